@@ -1,0 +1,160 @@
+"""`pixels edit`: one PIXELS edit from files, with a progress bar.
+
+    pixels edit --source room.png --exemplar lake.png --map lake-map.png \\
+                --exemplar rug.png --out edited.png
+
+Each --map belongs to the --exemplar before it; a --map before any exemplar is the
+global map (used by exemplars without their own, and alone when there are none).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from pixels_engine import Editor, EditSettings, Exemplar, load_model
+from pixels_engine.errors import PixelsError
+from pixels_engine.images import load_grey, load_rgba, save_image
+from pixels_engine.models import ALIASES, BUILTIN
+from pixels_engine.thresholds import CURVES
+
+from .options import add_map_options, map_ops
+
+
+class AddExemplar(argparse.Action):
+    """--exemplar PATH: start a new exemplar entry."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        namespace.layers = [*(namespace.layers or []), {"image": value, "map": None}]
+
+
+class AddMap(argparse.Action):
+    """--map PATH: the map of the exemplar just named, or the global map."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        layers = namespace.layers or []
+        if not layers:
+            if namespace.global_map is not None:
+                parser.error("--map: a second global map; give each --exemplar its own --map")
+            namespace.global_map = value
+        elif layers[-1]["map"] is not None:
+            parser.error(f"--map {value}: exemplar {layers[-1]['image']} already has a map")
+        else:
+            layers[-1]["map"] = value
+
+
+def register(commands) -> None:
+    parser = commands.add_parser(
+        "edit",
+        help="edit an image with exemplars and edit maps",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(layers=[], global_map=None, run=run)
+    parser.add_argument("--source", required=True, help="the picture to edit")
+    parser.add_argument(
+        "--exemplar",
+        action=AddExemplar,
+        metavar="PATH",
+        help="an exemplar layer on the source canvas (repeatable)",
+    )
+    parser.add_argument(
+        "--map",
+        action=AddMap,
+        metavar="PATH",
+        help="edit map: white keeps, black takes the exemplar, grey in between",
+    )
+    parser.add_argument("--out", required=True, help="where to write the edited picture")
+    parser.add_argument("--prompt", default="")
+    parser.add_argument("--negative-prompt", default="")
+    parser.add_argument("--guidance", type=float, default=5.0)
+    parser.add_argument(
+        "--strength",
+        type=float,
+        default=0.6,
+        help="share of the noise schedule that is run (0 to 1]",
+    )
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=None, help="default: a random seed, printed")
+    parser.add_argument(
+        "--threshold", choices=list(CURVES), default="linear", help="when grey levels are released"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=["single", "chain"],
+        default="single",
+        help="single: all exemplars in one pass; chain: one after another",
+    )
+    parser.add_argument(
+        "--model",
+        default="tiny",
+        help=f"{', '.join(BUILTIN + tuple(ALIASES))}, a diffusers folder, "
+        "a .safetensors file or a Hugging Face id",
+    )
+    parser.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
+    parser.add_argument("--dtype", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
+    add_map_options(parser)
+
+
+def settings_from(args) -> EditSettings:
+    settings = EditSettings(
+        prompt=args.prompt,
+        negative_prompt=args.negative_prompt,
+        guidance=args.guidance,
+        strength=args.strength,
+        steps=args.steps,
+        seed=args.seed,
+        threshold=args.threshold,
+        mode=args.mode,
+        transition=args.transition,
+        map_ops=map_ops(args),
+    )
+    settings.validate()
+    return settings
+
+
+def read_inputs(args):
+    """The source, the exemplars and the global map, read before any model is loaded so
+    that a wrong path fails in a second, not after a minute of loading."""
+    source = load_rgba(args.source, "source")
+    exemplars = []
+    for k, layer in enumerate(args.layers, start=1):
+        image = load_rgba(layer["image"], f"exemplar {k}")
+        m = load_grey(layer["map"], f"map of exemplar {k}") if layer["map"] else None
+        exemplars.append(Exemplar(image, m))
+    global_map = load_grey(args.global_map, "global map") if args.global_map else None
+    return source, exemplars, global_map
+
+
+def run(args) -> int:
+    settings = settings_from(args)
+    source, exemplars, global_map = read_inputs(args)
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise PixelsError(f"--out {out}: folder {out.parent} does not exist.")
+    model = load_model(args.model, args.device, args.dtype)
+    if model.random_weights:
+        print(
+            f"note: model '{model.name}' has RANDOM weights: the edited area will look like "
+            "noise. Use --model sdxl (or a local checkpoint) for real edits.",
+            file=sys.stderr,
+        )
+    editor = Editor(model)
+    with tqdm(desc="PIXELS", unit="step", file=sys.stderr) as bar:
+
+        def on_step(step):
+            bar.total = step.total
+            bar.update(step.index + 1 - bar.n)
+
+        result = editor.edit(source, exemplars, settings, global_map, on_step=on_step)
+    save_image(result.image, out)
+    if result.region is None:
+        print(f"wrote {out} (every map is white: nothing to change) seed={result.seed}")
+    else:
+        print(
+            f"wrote {out} seed={result.seed} steps={result.steps_run} region={result.region} "
+            f"working_size={result.working_size[0]}x{result.working_size[1]} "
+            f"device={model.device} time={result.timings['total']:.1f}s"
+        )
+    return 0

@@ -1,0 +1,356 @@
+"""An edit from canvas to canvas: maps, region, encoding, sampling, paste-back.
+
+`Editor` holds a loaded model and turns a source image, exemplar layers and edit maps
+(all on the same canvas) into the edited canvas. Pixels whose map is white come back
+bit-identical to the source, and the source's alpha is kept.
+"""
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from . import maps, region
+from .conditioning import TextEncoding, encode_text, unet_kwargs
+from .errors import PixelsError
+from .images import resize
+from .models import LoadedModel
+from .sampler import Step, make_schedule, sample
+from .thresholds import CURVES, thresholds
+
+MODES = ("single", "chain")
+CLAIM_MARGIN = 32  # pixels of context around the claimed cells when encoding exemplars
+MAX_STEPS = 1000
+MAX_SEED = 2**63 - 1
+
+
+@dataclass
+class Exemplar:
+    """An exemplar layer on the source canvas: RGBA (its alpha places it) and an
+    optional edit map; without one the global map, else a map from its alpha, is used."""
+
+    image: np.ndarray
+    map: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class EditSettings:
+    prompt: str = ""
+    negative_prompt: str = ""
+    guidance: float = 5.0
+    strength: float = 0.6  # share of the schedule that is run
+    steps: int = 30
+    seed: int | None = None  # None draws one; the one used is reported
+    threshold: str = "linear"
+    mode: str = "single"  # "chain": one exemplar after another, as the official code must
+    transition: float = 32.0  # pixels, for maps made from alpha
+    context: float = 0.25  # margin around the changing area, times its longer side
+    map_ops: maps.MapOps = field(default_factory=maps.MapOps)
+
+    def validate(self) -> None:
+        problems = []
+        if not 0.0 < self.strength <= 1.0:
+            problems.append(f"--strength {self.strength}: must be above 0 and at most 1")
+        if not 1 <= self.steps <= MAX_STEPS:
+            problems.append(f"--steps {self.steps}: must be 1 to {MAX_STEPS}")
+        if not (0.0 <= self.guidance <= 50.0):
+            problems.append(f"--guidance {self.guidance}: must be 0 to 50 (1 or less: no guidance)")
+        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
+            problems.append(f"--seed {self.seed}: must be 0 to {MAX_SEED}")
+        if self.threshold not in CURVES:
+            problems.append(f"--threshold {self.threshold}: choose {', '.join(CURVES)}")
+        if self.mode not in MODES:
+            problems.append(f"--mode {self.mode}: choose {' or '.join(MODES)}")
+        if self.transition < 0:
+            problems.append(f"--transition {self.transition}: must be 0 or more pixels")
+        if self.context < 0:
+            problems.append(f"context {self.context}: must be 0 or more")
+        problems += self.map_ops.validate()
+        if problems:
+            raise PixelsError("; ".join(problems))
+
+
+@dataclass
+class EditResult:
+    image: np.ndarray  # RGBA float32 on the source canvas
+    seed: int
+    region: region.Box | None  # None when no pixel may change
+    working_size: tuple[int, int] | None
+    steps_run: int
+    timings: dict[str, float]
+    random_weights: bool
+
+
+OnStep = Callable[[Step], None]
+
+
+class Editor:
+    """Runs PIXELS edits on one loaded model; keeps prompt encodings between edits."""
+
+    def __init__(self, model: LoadedModel, cache_size: int = 16):
+        self.model = model
+        self._texts: dict[tuple, TextEncoding] = {}
+        self._cache_size = cache_size
+
+    def edit(
+        self,
+        source: np.ndarray,
+        exemplars: list[Exemplar],
+        settings: EditSettings,
+        global_map: np.ndarray | None = None,
+        on_step: OnStep | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> EditResult:
+        settings.validate()
+        check_canvas(source, exemplars, global_map)
+        if settings.seed is None:
+            settings = replace(settings, seed=random.randrange(2**32))
+        edit_maps = resolve_maps(exemplars, global_map, settings)
+        if settings.mode == "chain" and len(exemplars) > 1:
+            return self.chain(source, exemplars, edit_maps, settings, on_step, cancelled)
+        return self.single(source, exemplars, edit_maps, settings, on_step, cancelled)
+
+    def chain(self, source, exemplars, edit_maps, settings, on_step, cancelled) -> EditResult:
+        """Apply exemplars one at a time, each edit the source of the next."""
+        image, timings, steps, box = source, {}, 0, None
+        for k, (exemplar, m) in enumerate(zip(exemplars, edit_maps, strict=True)):
+            stage = None if on_step is None else staged(on_step, k, len(exemplars))
+            result = self.single(image, [exemplar], [m], settings, stage, cancelled)
+            image, steps = result.image, steps + result.steps_run
+            for name, seconds in result.timings.items():
+                timings[name] = timings.get(name, 0.0) + seconds
+            box = union(box, result.region)
+        return replace(result, image=image, steps_run=steps, timings=timings, region=box)
+
+    def single(self, source, exemplars, edit_maps, settings, on_step, cancelled) -> EditResult:
+        """All exemplars in one pass of the progressive loop."""
+        began = time.perf_counter()
+        model, pipe = self.model, self.model.pipe
+        combined = np.minimum.reduce(edit_maps)
+        height, width = source.shape[:2]
+        box = region.bounding_box(combined < 1.0)
+        if box is None:  # every pixel is kept: nothing for the model to do
+            return EditResult(source.copy(), settings.seed, None, None, 0, {}, model.random_weights)
+        box = region.with_context(box, settings.context, width, height)
+        x0, y0, x1, y1 = box
+        work = region.working_size(x1 - x0, y1 - y0, model.native_size)
+        crop = (slice(y0, y1), slice(x0, x1))
+
+        source_rgb = resize(source[crop][..., :3], work)
+        factor = pipe.vae_scale_factor
+        lat_h, lat_w = work[1] // factor, work[0] // factor
+        release = maps.snap(maps.to_latent(resize(combined[crop], work), lat_h, lat_w).numpy())
+        composite, claims = surgery(source, exemplars, edit_maps, crop, work, factor)
+        release[claims > 0] = 0.0
+
+        timings = {}
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            latents = [self.encode(source_rgb)]
+            latents += self.encode_claims(composite, claims, latents[0], factor)
+        timings["encode"] = time.perf_counter() - t0
+
+        # Independent noise draws for the source and the exemplars, as in the paper.
+        generator = torch.Generator("cpu").manual_seed(settings.seed)
+        source_noise = self.randn(latents[0].shape, generator)
+        exemplar_noise = self.randn(latents[0].shape, generator)
+        schedule = make_schedule(
+            pipe.scheduler.config, settings.steps, settings.strength, model.device
+        )
+        sigma0 = schedule.sigmas[0]
+        start = latents[0] + sigma0 * source_noise
+        if len(latents) > 1:  # the surgical latent: claimed cells start from the exemplars
+            claimed = torch.from_numpy(claims > 0).to(model.device)
+            start = torch.where(claimed, latents[1] + sigma0 * exemplar_noise, start)
+
+        guided = settings.guidance > 1.0
+        text = self.text(settings.prompt, settings.negative_prompt, guided)
+        kwargs = unet_kwargs(model, text, work[1], work[0], guided)
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            final = sample(
+                denoise=lambda z, t: self.predict_noise(z, t, schedule, kwargs, settings.guidance),
+                schedule=schedule,
+                source=latents[0],
+                source_noise=source_noise,
+                start=start,
+                release=torch.from_numpy(release).to(model.device),
+                thresholds=thresholds(settings.threshold, schedule.steps),
+                preview=previewer(latents[0], source_rgb),
+                on_step=on_step,
+                cancelled=cancelled,
+            )
+        timings["sample"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            decoded = self.decode(final)
+        timings["decode"] = time.perf_counter() - t0
+
+        out = source.copy()
+        edited = resize(decoded, (x1 - x0, y1 - y0))
+        change = combined[crop] < 1.0
+        out[crop][change, :3] = edited[change]
+        timings["total"] = time.perf_counter() - began
+        return EditResult(
+            out, settings.seed, box, work, schedule.steps, timings, model.random_weights
+        )
+
+    def text(self, prompt: str, negative_prompt: str, guided: bool) -> TextEncoding:
+        """Encoded prompts, cached: a server sees the same prompt many times."""
+        key = (prompt, negative_prompt, guided)
+        if key not in self._texts:
+            if len(self._texts) >= self._cache_size:
+                self._texts.pop(next(iter(self._texts)))
+            self._texts[key] = encode_text(self.model, prompt, negative_prompt, guided)
+        return self._texts[key]
+
+    def predict_noise(self, latents, t, schedule, kwargs, guidance: float) -> torch.Tensor:
+        guided = guidance > 1.0
+        model_input = torch.cat([latents, latents]) if guided else latents
+        model_input = schedule.scheduler.scale_model_input(model_input, t)
+        noise = self.model.pipe.unet(model_input, t, return_dict=False, **kwargs)[0]
+        if guided:
+            uncond, cond = noise.chunk(2)
+            noise = uncond + guidance * (cond - uncond)
+        return noise
+
+    def encode(self, rgb: np.ndarray) -> torch.Tensor:
+        """The VAE's mean latent (no sampling: the forward noising adds the noise)."""
+        vae = self.model.pipe.vae
+        pixels = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None] * 2.0 - 1.0
+        pixels = pixels.to(self.model.device, vae.dtype)
+        latent = vae.encode(pixels).latent_dist.mean * vae.config.scaling_factor
+        return latent.to(self.model.dtype)
+
+    def encode_claims(self, composite, claims, source_latent, factor) -> list[torch.Tensor]:
+        """The exemplars' latent, encoded once for all of them and only around the cells
+        they claim (the rest is never used): one partial VAE encode however many
+        exemplars there are. Empty when nothing is claimed."""
+        box = region.bounding_box(claims > 0)
+        if box is None:
+            return []
+        margin = CLAIM_MARGIN // factor
+        h, w = claims.shape
+        x0, y0 = max(0, box[0] - margin), max(0, box[1] - margin)
+        x1, y1 = min(w, box[2] + margin), min(h, box[3] + margin)
+        patch = composite[y0 * factor : y1 * factor, x0 * factor : x1 * factor]
+        latent = source_latent.clone()
+        latent[..., y0:y1, x0:x1] = self.encode(patch)
+        return [latent]
+
+    def decode(self, latents: torch.Tensor) -> np.ndarray:
+        vae = self.model.pipe.vae
+        image = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor).sample
+        image = ((image[0].float() + 1.0) / 2.0).clamp(0, 1)
+        return image.permute(1, 2, 0).cpu().numpy()
+
+    def randn(self, shape, generator) -> torch.Tensor:
+        """Noise drawn on the CPU, so a seed gives the same edit on every device."""
+        return torch.randn(shape, generator=generator).to(self.model.device, self.model.dtype)
+
+
+def check_canvas(source, exemplars, global_map) -> None:
+    """Every layer must be on the source canvas: the edit is pixel-aligned."""
+    height, width = source.shape[:2]
+    layers = [("global map", global_map)]
+    for k, e in enumerate(exemplars, start=1):
+        layers += [(f"exemplar {k}", e.image), (f"map of exemplar {k}", e.map)]
+    for name, array in layers:
+        if array is not None and array.shape[:2] != (height, width):
+            raise PixelsError(
+                f"{name} is {array.shape[1]}x{array.shape[0]} but the source is "
+                f"{width}x{height}. Place every exemplar and map on a canvas the size of "
+                "the source (transparent where the exemplar is absent)."
+            )
+    if not exemplars and global_map is None:
+        raise PixelsError(
+            "nothing to edit: give at least one --exemplar, or a --map that says where the "
+            "prompt may change the picture."
+        )
+
+
+def resolve_maps(exemplars, global_map, settings: EditSettings) -> list[np.ndarray]:
+    """One snapped map per exemplar (or the global map alone when there is none)."""
+    if not exemplars:
+        raw = [global_map]
+    else:
+        raw = [
+            e.map
+            if e.map is not None
+            else global_map
+            if global_map is not None
+            else maps.from_alpha(e.image[..., 3], settings.transition)
+            for e in exemplars
+        ]
+    return [maps.snap(settings.map_ops.apply(m)) for m in raw]
+
+
+def surgery(source, exemplars, edit_maps, crop, work, factor):
+    """The exemplar picture at working size and the latent cells each exemplar claims.
+
+    A cell is claimed by exemplar k (1-based) where k's map is black and k is present
+    (alpha >= 0.5); where several claim a cell the later wins, as layers stack. The
+    picture has every exemplar composited over the source in order, then each one's
+    claimed pixels painted again in order, so a later exemplar that does not claim a
+    pixel cannot cover an earlier one's claim there.
+    """
+    composite = resize(source[crop][..., :3], work)
+    lat_h, lat_w = work[1] // factor, work[0] // factor
+    claims = np.zeros((lat_h, lat_w), dtype=np.int64)
+    layers, claimed = [], []
+    for k, (e, m) in enumerate(zip(exemplars, edit_maps, strict=True), start=1):
+        layer = resize(over(e.image, source)[crop], work)
+        m_work = resize(m[crop], work)
+        layers.append(layer)
+        claimed.append((m_work <= maps.TOLERANCE) & (layer[..., 3] >= 0.5))
+        m_lat = maps.snap(maps.to_latent(m_work, lat_h, lat_w).numpy())
+        a_lat = maps.to_latent(layer[..., 3], lat_h, lat_w).numpy()
+        claims[(m_lat == 0.0) & (a_lat >= 0.5)] = k
+        composite = layer[..., :3] * layer[..., 3:] + composite * (1.0 - layer[..., 3:])
+    for layer, mask in zip(layers, claimed, strict=True):
+        composite[mask] = layer[..., :3][mask]
+    return composite, claims
+
+
+def over(layer: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """The exemplar composited over the source (RGB), with the exemplar's alpha: the
+    VAE sees a whole picture, not an exemplar cut out on black."""
+    alpha = layer[..., 3:4]
+    rgb = layer[..., :3] * alpha + source[..., :3] * (1.0 - alpha)
+    return np.concatenate([rgb, alpha], axis=-1)
+
+
+def previewer(latent: torch.Tensor, rgb: np.ndarray) -> Callable[[torch.Tensor], np.ndarray]:
+    """A linear latent-to-RGB map fitted on the source, for previews that cost no VAE
+    decode; it works for any VAE, the built-in random ones included."""
+    h, w = latent.shape[-2:]
+    z = latent[0].float().reshape(latent.shape[1], -1).T.cpu()
+    target = torch.from_numpy(resize(rgb, (w, h))).reshape(-1, 3)
+    basis = torch.cat([z, torch.ones(len(z), 1)], dim=1)
+    weights = torch.linalg.lstsq(basis, target).solution
+
+    def preview(denoised: torch.Tensor) -> np.ndarray:
+        d = denoised[0].float().reshape(denoised.shape[1], -1).T.cpu()
+        rgb_small = torch.cat([d, torch.ones(len(d), 1)], dim=1) @ weights
+        return (rgb_small.clamp(0, 1).reshape(h, w, 3) * 255).round().to(torch.uint8).numpy()
+
+    return preview
+
+
+def staged(on_step: OnStep, stage: int, stages: int) -> OnStep:
+    """Report chain-mode steps as one run of stages x n steps."""
+
+    def report(step: Step) -> None:
+        on_step(replace(step, index=stage * step.total + step.index, total=stages * step.total))
+
+    return report
+
+
+def union(a: region.Box | None, b: region.Box | None) -> region.Box | None:
+    if a is None or b is None:
+        return a or b
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])

@@ -1,0 +1,182 @@
+"""Finding and loading a diffusion model by the name a user gives.
+
+A name is a built-in model (``tiny``, ``sdxl-random``), an alias (``sdxl``), a local
+diffusers folder, a single ``.safetensors`` checkpoint, or a Hugging Face id. Pickle
+checkpoints are refused: loading one runs whatever code its author put in it.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from diffusers import (
+    AutoPipelineForImage2Image,
+    StableDiffusionImg2ImgPipeline,
+    StableDiffusionXLImg2ImgPipeline,
+)
+from diffusers.utils import logging as diffusers_logging
+from transformers.utils import logging as transformers_logging
+
+from . import builtin_models
+from .errors import PixelsError
+
+ALIASES = {
+    "sdxl": "stabilityai/stable-diffusion-xl-base-1.0",
+    "sdxl-refiner": "stabilityai/stable-diffusion-xl-refiner-1.0",
+    "sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+    "sd21": "stabilityai/stable-diffusion-2-1",
+}
+BUILTIN = ("tiny", "sdxl-random")
+PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
+ALTERNATIVES = (
+    "Use --model tiny (built-in, random weights) or sdxl-random (full SDXL size, random "
+    "weights), a local diffusers folder, or a .safetensors file you already have."
+)
+
+
+@dataclass
+class LoadedModel:
+    """A pipeline ready to edit with, and what the user should be told about it."""
+
+    name: str
+    pipe: StableDiffusionXLImg2ImgPipeline | StableDiffusionImg2ImgPipeline
+    device: torch.device
+    dtype: torch.dtype
+    random_weights: bool
+
+    @property
+    def is_sdxl(self) -> bool:
+        return isinstance(self.pipe, StableDiffusionXLImg2ImgPipeline)
+
+    @property
+    def native_size(self) -> int:
+        """The side, in pixels, of the square the model was trained at."""
+        return self.pipe.unet.config.sample_size * self.pipe.vae_scale_factor
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto` takes CUDA, then Apple MPS, then the CPU; a named device must exist."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise PixelsError(
+            "--device cuda: this torch build sees no CUDA GPU. Install a CUDA build of "
+            "torch, or use --device cpu."
+        )
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise PixelsError("--device mps: Apple MPS is not available here. Use --device cpu.")
+    if name not in ("cuda", "mps", "cpu"):
+        raise PixelsError(f"--device {name}: choose auto, cuda, mps or cpu.")
+    return torch.device(name)
+
+
+def pick_dtype(name: str, device: torch.device) -> torch.dtype:
+    """`auto` is fp16 on a GPU and fp32 on the CPU, where fp16 is slow or unsupported."""
+    dtypes = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+    if name == "auto":
+        return torch.float32 if device.type == "cpu" else torch.float16
+    if name not in dtypes:
+        raise PixelsError(f"--dtype {name}: choose auto, fp32, fp16 or bf16.")
+    if name == "fp16" and device.type == "cpu":
+        raise PixelsError("--dtype fp16 is not supported on the CPU. Use fp32 or bf16.")
+    return dtypes[name]
+
+
+def load_model(name: str, device: str = "auto", dtype: str = "auto") -> LoadedModel:
+    """Load `name` onto the chosen device, as an image-to-image pipeline."""
+    quiet_libraries()
+    dev = pick_device(device)
+    dt = pick_dtype(dtype, dev)
+    if name == "sdxl-random":
+        return LoadedModel(name, on_device(builtin_models.sdxl_random(dev, dt), dev), dev, dt, True)
+    if name == "tiny":
+        pipe = from_pretrained(builtin_models.tiny_folder(), dt)
+        return LoadedModel(name, on_device(pipe, dev), dev, dt, True)
+    source = ALIASES.get(name, name)
+    path = Path(source).expanduser()
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise PixelsError(
+            f"refusing to load {name}: {path.suffix} files are Python pickles, and loading "
+            "one runs any code its author put in it. Use the .safetensors version of the "
+            "model, or a diffusers folder."
+        )
+    if path.suffix.lower() == ".safetensors":
+        if not path.is_file():
+            raise PixelsError(f"model file not found: {path}. Check the path.")
+        pipe = from_single_file(path, dt)
+    elif path.is_dir():
+        if not (path / "model_index.json").is_file():
+            raise PixelsError(
+                f"{path} is not a diffusers model folder (it has no model_index.json). "
+                "Point --model at the folder that holds model_index.json, or at a "
+                ".safetensors file."
+            )
+        pipe = from_pretrained(path, dt)
+    else:
+        pipe = from_pretrained(source, dt)
+    return LoadedModel(name, on_device(pipe, dev), dev, dt, False)
+
+
+def on_device(pipe, device: torch.device):
+    """Move to `device`; a VAE that overflows in fp16 (SDXL's) stays in fp32, as diffusers
+    would upcast it for every encode and decode anyway."""
+    pipe.to(device)
+    if pipe.vae.dtype == torch.float16 and pipe.vae.config.force_upcast:
+        pipe.vae.to(torch.float32)
+    return pipe
+
+
+def from_pretrained(source, dtype: torch.dtype):
+    """A diffusers folder or Hub id, safetensors weights only."""
+    try:
+        pipe = AutoPipelineForImage2Image.from_pretrained(
+            source, torch_dtype=dtype, use_safetensors=True
+        )
+    except (OSError, ValueError) as e:
+        raise PixelsError(
+            f"could not load model {source}: {first_line(e)}. If it is a Hugging Face id, "
+            f"this machine may be offline or the id misspelt. {ALTERNATIVES}"
+        ) from None
+    return supported(pipe, source)
+
+
+def from_single_file(path: Path, dtype: torch.dtype):
+    """A single checkpoint as other UIs keep them; SDXL and SD 1.x/2.x layouts."""
+    errors = []
+    for cls in (StableDiffusionXLImg2ImgPipeline, StableDiffusionImg2ImgPipeline):
+        try:
+            return cls.from_single_file(str(path), torch_dtype=dtype)
+        except (OSError, ValueError, KeyError, RuntimeError) as e:
+            errors.append(first_line(e))
+    raise PixelsError(
+        f"could not load {path} as an SDXL or SD 1.x/2.x checkpoint ({errors[-1]}). "
+        "Loading a single file needs the model's configuration, which is fetched once "
+        f"from the Hugging Face Hub; offline, use a diffusers folder instead. {ALTERNATIVES}"
+    )
+
+
+def supported(pipe, source):
+    """Only the Stable Diffusion UNet families run the PIXELS loop as written here."""
+    if isinstance(pipe, StableDiffusionXLImg2ImgPipeline | StableDiffusionImg2ImgPipeline):
+        return pipe
+    raise PixelsError(
+        f"{source} is a {type(pipe).__name__}; PIXELS Studio runs Stable Diffusion 1.x/2.x "
+        "and SDXL (base or refiner) checkpoints."
+    )
+
+
+def first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def quiet_libraries() -> None:
+    """diffusers and transformers log progress bars and advice meant for developers."""
+    diffusers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
