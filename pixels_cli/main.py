@@ -4,11 +4,19 @@ Errors a user can fix are printed as one line and exit with status 2; no traceba
 """
 
 import argparse
+import os
 import sys
+import warnings
 
-from pixels_engine.errors import PixelsError
+# Library advice for developers (deprecations, optional torchvision) is noise to a user;
+# this must be set before transformers is first imported.
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+warnings.filterwarnings("ignore", category=FutureWarning)
+warnings.filterwarnings("ignore", category=UserWarning, module="huggingface_hub")
 
-from . import demo, edit, maptool
+from pixels_engine.errors import PixelsError  # noqa: E402
+
+from . import demo, edit, maptool  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,6 +30,7 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProject
 SDXL_CONFIGS = Path(__file__).parent / "configs" / "sdxl-base"
 TINY_VERSION = "tiny-sdxl-v1"
 TINY_SEED = 20240617
+RANDOM_MARKER = "RANDOM_WEIGHTS.txt"  # in a model folder: its weights are not trained
 
 TINY_UNET = {
     "sample_size": 64,
@@ -142,7 +143,7 @@ def tiny_folder() -> Path:
         scheduler = sdxl_configs()["scheduler"]
         pipe = build_sdxl(TINY_UNET, TINY_VAE, TINY_TEXT, TINY_TEXT, scheduler, TINY_SEED, work)
         pipe.save_pretrained(work / "model", safe_serialization=True)
-        (work / "model" / "RANDOM_WEIGHTS.txt").write_text(
+        (work / "model" / RANDOM_MARKER).write_text(
             "Seeded random weights built by pixels_engine; not a trained model.\n"
         )
         try:

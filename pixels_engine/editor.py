@@ -143,7 +143,9 @@ class Editor:
         factor = pipe.vae_scale_factor
         lat_h, lat_w = work[1] // factor, work[0] // factor
         release = maps.snap(maps.to_latent(resize(combined[crop], work), lat_h, lat_w).numpy())
-        composite, claims = surgery(source, exemplars, edit_maps, crop, work, factor)
+        # With no exemplar, edit_maps holds the global map alone, which claims nothing.
+        exemplar_maps = edit_maps[: len(exemplars)]
+        composite, claims = surgery(source, exemplars, exemplar_maps, crop, work, factor)
         release[claims > 0] = 0.0
 
         timings = {}

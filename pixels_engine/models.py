@@ -5,8 +5,10 @@ diffusers folder, a single ``.safetensors`` checkpoint, or a Hugging Face id. Pi
 checkpoints are refused: loading one runs whatever code its author put in it.
 """
 
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 from diffusers import (
@@ -15,6 +17,8 @@ from diffusers import (
     StableDiffusionXLImg2ImgPipeline,
 )
 from diffusers.utils import logging as diffusers_logging
+from huggingface_hub import constants as hf_constants
+from huggingface_hub.utils import logging as hub_logging
 from transformers.utils import logging as transformers_logging
 
 from . import builtin_models
@@ -93,10 +97,7 @@ def load_model(name: str, device: str = "auto", dtype: str = "auto") -> LoadedMo
     dt = pick_dtype(dtype, dev)
     if name == "sdxl-random":
         return LoadedModel(name, on_device(builtin_models.sdxl_random(dev, dt), dev), dev, dt, True)
-    if name == "tiny":
-        pipe = from_pretrained(builtin_models.tiny_folder(), dt)
-        return LoadedModel(name, on_device(pipe, dev), dev, dt, True)
-    source = ALIASES.get(name, name)
+    source = str(builtin_models.tiny_folder()) if name == "tiny" else ALIASES.get(name, name)
     path = Path(source).expanduser()
     if path.suffix.lower() in PICKLE_SUFFIXES:
         raise PixelsError(
@@ -116,9 +117,12 @@ def load_model(name: str, device: str = "auto", dtype: str = "auto") -> LoadedMo
                 ".safetensors file."
             )
         pipe = from_pretrained(path, dt)
+    elif path.is_absolute() or source.startswith((".", "~")):
+        raise PixelsError(f"model folder not found: {path}. Check the path.")
     else:
-        pipe = from_pretrained(source, dt)
-    return LoadedModel(name, on_device(pipe, dev), dev, dt, False)
+        pipe = from_hub(source, dt)
+    random_weights = path.is_dir() and (path / builtin_models.RANDOM_MARKER).is_file()
+    return LoadedModel(name, on_device(pipe, dev), dev, dt, random_weights)
 
 
 def on_device(pipe, device: torch.device):
@@ -130,11 +134,11 @@ def on_device(pipe, device: torch.device):
     return pipe
 
 
-def from_pretrained(source, dtype: torch.dtype):
+def from_pretrained(source, dtype: torch.dtype, local_files_only: bool = False):
     """A diffusers folder or Hub id, safetensors weights only."""
     try:
         pipe = AutoPipelineForImage2Image.from_pretrained(
-            source, torch_dtype=dtype, use_safetensors=True
+            source, torch_dtype=dtype, use_safetensors=True, local_files_only=local_files_only
         )
     except (OSError, ValueError) as e:
         raise PixelsError(
@@ -142,6 +146,24 @@ def from_pretrained(source, dtype: torch.dtype):
             f"this machine may be offline or the id misspelt. {ALTERNATIVES}"
         ) from None
     return supported(pipe, source)
+
+
+def from_hub(repo_id: str, dtype: torch.dtype):
+    """A Hub id: from the local cache if it is there, else downloaded once. An offline
+    machine is told so at once instead of after a minute of retries."""
+    try:
+        return from_pretrained(repo_id, dtype, local_files_only=True)
+    except PixelsError:
+        pass
+    host = urlparse(hf_constants.ENDPOINT).hostname
+    try:
+        socket.create_connection((host, 443), timeout=5).close()
+    except OSError:
+        raise PixelsError(
+            f"model {repo_id} is not in the local Hugging Face cache and {host} cannot be "
+            f"reached (offline?), so it cannot be downloaded. {ALTERNATIVES}"
+        ) from None
+    return from_pretrained(repo_id, dtype)
 
 
 def from_single_file(path: Path, dtype: torch.dtype):
@@ -180,3 +202,4 @@ def quiet_libraries() -> None:
     diffusers_logging.disable_progress_bar()
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
+    hub_logging.set_verbosity_error()

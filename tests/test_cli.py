@@ -1,0 +1,209 @@
+"""The `pixels` command: a real run end to end, and every error path a user can hit.
+
+Errors must be one clear line on stderr with exit status 2, never a traceback."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pixels_cli import samples
+from pixels_cli.main import main
+from pixels_engine.images import save_image
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("layers")
+    source, (lake, rug) = samples.scene(128)
+    layers = {
+        "source": source,
+        "lake": lake.image,
+        "lake-map": lake.map,
+        "rug": rug.image,
+        "small": samples.rug(64),
+    }
+    for name, array in layers.items():
+        save_image(array, folder / f"{name}.png")
+    (folder / "notes.png").write_text("not an image")
+    return {name: str(folder / f"{name}.png") for name in [*layers, "notes"]} | {"dir": folder}
+
+
+def pixels_fails(capsys, *argv):
+    """Run `pixels argv`; return stderr after checking it failed cleanly with status 2."""
+    try:
+        status = main(list(argv))
+    except SystemExit as e:  # argparse's own usage errors
+        status = e.code
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "Traceback" not in err
+    return err
+
+
+def test_edit_end_to_end_through_the_installed_command(files, model_cache, tmp_path):
+    out = tmp_path / "edited.png"
+    env = dict(os.environ, PIXELS_CACHE=str(model_cache))
+    argv = [
+        sys.executable,
+        "-m",
+        "pixels_cli",
+        "edit",
+        "--source",
+        files["source"],
+        "--exemplar",
+        files["lake"],
+        "--map",
+        files["lake-map"],
+        "--exemplar",
+        files["rug"],
+        "--steps",
+        "8",
+        "--strength",
+        "0.5",
+        "--seed",
+        "7",
+        "--threshold",
+        "cubic",
+        "--out",
+        str(out),
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "seed=7" in done.stdout and "steps=4" in done.stdout
+    assert "RANDOM weights" in done.stderr
+    edited = np.asarray(Image.open(out))
+    source = np.asarray(Image.open(files["source"]))
+    assert edited.shape == source.shape
+    assert (edited != source).any() and (edited[0, 0] == source[0, 0]).all()
+
+
+def test_global_map_with_no_exemplar_edits_by_prompt(files, model_cache, tmp_path, capsys):
+    out = tmp_path / "dd.png"
+    status = main(
+        [
+            "edit",
+            "--source",
+            files["source"],
+            "--map",
+            files["lake-map"],
+            "--prompt",
+            "a lake",
+            "--steps",
+            "4",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
+    assert status == 0 and out.is_file()
+    assert "seed=1" in capsys.readouterr().out
+
+
+def test_map_tool_writes_an_adjusted_map(files, tmp_path, capsys):
+    out = tmp_path / "rug-map.png"
+    assert (
+        main(
+            [
+                "map",
+                "--from-alpha",
+                files["rug"],
+                "--transition",
+                "8",
+                "--grow",
+                "2",
+                "--feather",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    m = np.asarray(Image.open(out))
+    assert m.shape == (128, 128) and m.min() == 0 and m.max() == 255
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--source", "missing.png"], "source file not found: missing.png"),
+        (["--source", "{notes}"], "cannot read source"),
+        (
+            ["--source", "{source}", "--exemplar", "{small}"],
+            "exemplar 1 is 64x64 but the source is 128x128",
+        ),
+        (
+            ["--source", "{source}", "--exemplar", "{rug}", "--map", "{notes}"],
+            "cannot read map of exemplar 1",
+        ),
+        (["--source", "{source}"], "nothing to edit"),
+        (["--source", "{source}", "--exemplar", "{rug}", "--strength", "0"], "--strength 0.0"),
+        (["--source", "{source}", "--exemplar", "{rug}", "--steps", "0"], "--steps 0"),
+        (
+            ["--source", "{source}", "--exemplar", "{rug}", "--steps", "3", "--strength", "0.2"],
+            "runs no step",
+        ),
+        (["--source", "{source}", "--exemplar", "{rug}", "--guidance", "-1"], "--guidance"),
+        (["--source", "{source}", "--exemplar", "{rug}", "--seed", "-5"], "--seed -5"),
+        (["--source", "{source}", "--exemplar", "{rug}", "--gamma", "0"], "--gamma"),
+        (["--source", "{source}", "--exemplar", "{rug}", "--levels", "0.8,0.2"], "--levels"),
+        (["--source", "{source}", "--exemplar", "{rug}", "--levels", "dark"], "give two numbers"),
+        (
+            ["--source", "{source}", "--exemplar", "{rug}", "--threshold", "wavy"],
+            "invalid choice: 'wavy'",
+        ),
+        (
+            [
+                "--source",
+                "{source}",
+                "--exemplar",
+                "{rug}",
+                "--map",
+                "{lake-map}",
+                "--map",
+                "{lake-map}",
+            ],
+            "already has a map",
+        ),
+        (
+            ["--source", "{source}", "--exemplar", "{rug}", "--model", "{dir}/sd.ckpt"],
+            "refusing to load",
+        ),
+        (
+            ["--source", "{source}", "--exemplar", "{rug}", "--model", "{dir}/weights.bin"],
+            "pickles",
+        ),
+        (
+            ["--source", "{source}", "--exemplar", "{rug}", "--out", "{dir}/no/such/out.png"],
+            "does not exist",
+        ),
+        (
+            ["--source", "{source}", "--exemplar", "{rug}", "--dtype", "fp16", "--device", "cpu"],
+            "fp16 is not supported on the CPU",
+        ),
+    ],
+)
+def test_edit_errors_name_the_problem(files, capsys, argv, message):
+    argv = [a.format(**files) for a in argv]
+    if "--out" not in argv:
+        argv += ["--out", str(files["dir"] / "out.png")]
+    assert message in pixels_fails(capsys, "edit", *argv)
+
+
+def test_map_errors_name_the_problem(files, capsys):
+    err = pixels_fails(
+        capsys,
+        "map",
+        "--map",
+        files["lake-map"],
+        "--quantise",
+        "1",
+        "--out",
+        str(files["dir"] / "m.png"),
+    )
+    assert "--quantise" in err

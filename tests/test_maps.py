@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from pixels_engine import maps
+
+
+def test_alpha_map_is_black_inside_and_ramps_over_the_transition():
+    alpha = np.zeros((64, 64), np.float32)
+    alpha[:, :20] = 1.0
+    m = maps.from_alpha(alpha, transition=10)
+    assert np.all(m[:, :20] == 0)
+    np.testing.assert_allclose(
+        m[5, 20:31],
+        np.arange(1, 12) / 10 * (np.arange(1, 12) <= 10) + (np.arange(1, 12) > 10),
+        atol=1e-6,
+    )
+    assert np.all(m[:, 31:] == 1)
+
+
+def test_alpha_map_without_transition_is_binary_and_empty_alpha_keeps_all():
+    alpha = np.zeros((8, 8), np.float32)
+    assert np.all(maps.from_alpha(alpha, 5) == 1)
+    alpha[2:4, 2:4] = 0.7
+    m = maps.from_alpha(alpha, 0)
+    assert set(np.unique(m)) == {0.0, 1.0} and m[2, 2] == 0
+
+
+def test_grow_spreads_the_dark_area_and_negative_shrinks_it():
+    m = np.ones((21, 21), np.float32)
+    m[10, 10] = 0
+    grown = maps.grow(m, 3)
+    assert (grown == 0).sum() == maps.disk(3).sum()
+    assert np.array_equal(maps.grow(grown, -3), m)
+
+
+def test_feather_softens_an_edge_symmetrically():
+    m = np.zeros((1, 40), np.float32)
+    m[:, 20:] = 1
+    f = maps.feather(m, 9)
+    assert 0.3 < f[0, 19] < 0.5 < f[0, 20] < 0.7
+    assert f[0, 19] + f[0, 20] == pytest.approx(1.0)
+    assert f[0, 10] < 0.01 and f[0, 29] > 0.99  # reach of about 9 px
+    assert f[0, 0] == pytest.approx(0, abs=1e-6) and f[0, -1] == pytest.approx(1, abs=1e-6)
+
+
+def test_levels_gamma_invert_quantise():
+    ramp = np.linspace(0, 1, 11, dtype=np.float32)
+    np.testing.assert_allclose(maps.levels(ramp, 0.2, 0.8)[[2, 5, 8]], [0, 0.5, 1], atol=1e-6)
+    assert maps.levels(ramp, gamma=2.0)[5] == pytest.approx(0.25)
+    ops = maps.MapOps(invert=True, quantise=3)
+    np.testing.assert_allclose(ops.apply(ramp)[[0, 3, 5, 10]], [1, 0.5, 0.5, 0])
+
+
+def test_mapops_validation_names_each_flag():
+    problems = maps.MapOps(low=0.9, high=0.1, gamma=0, feather=-1, quantise=1).validate()
+    text = " ".join(problems)
+    for flag in ("--levels", "--gamma", "--feather", "--quantise"):
+        assert flag in text
+
+
+def test_snap_treats_jpeg_black_and_white_as_exact():
+    m = np.array([0.0, 1 / 255, 3 / 255, 0.5, 252 / 255, 1.0], np.float32)
+    np.testing.assert_array_equal(maps.snap(m), [0, 0, 0, 0.5, 1, 1])
+    assert maps.snap(np.array([0.1], np.float32))[0] == pytest.approx(0.1)
+
+
+def test_latent_reduction_averages_areas_instead_of_sampling_them():
+    m = np.ones((64, 64), np.float32)
+    m[:, 3] = 0  # a one-pixel line: sampling every 8th pixel would miss it entirely
+    lat = maps.to_latent(m, 8, 8).numpy()
+    np.testing.assert_allclose(lat[:, 0], 7 / 8)
+    np.testing.assert_allclose(lat[:, 1:], 1)
