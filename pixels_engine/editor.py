@@ -151,22 +151,22 @@ class Editor:
         timings = {}
         t0 = time.perf_counter()
         with torch.no_grad():
-            latents = [self.encode(source_rgb)]
-            latents += self.encode_claims(composite, claims, latents[0], factor)
+            source_latent = self.encode(source_rgb)
+            exemplar_latent = self.encode_claims(composite, claims, source_latent)
         timings["encode"] = time.perf_counter() - t0
 
         # Independent noise draws for the source and the exemplars, as in the paper.
         generator = torch.Generator("cpu").manual_seed(settings.seed)
-        source_noise = self.randn(latents[0].shape, generator)
-        exemplar_noise = self.randn(latents[0].shape, generator)
+        source_noise = self.randn(source_latent.shape, generator)
+        exemplar_noise = self.randn(source_latent.shape, generator)
         schedule = make_schedule(
             pipe.scheduler.config, settings.steps, settings.strength, model.device
         )
         sigma0 = schedule.sigmas[0]
-        start = latents[0] + sigma0 * source_noise
-        if len(latents) > 1:  # the surgical latent: claimed cells start from the exemplars
+        start = source_latent + sigma0 * source_noise
+        if exemplar_latent is not None:  # the surgical latent: claimed cells from exemplars
             claimed = torch.from_numpy(claims > 0).to(model.device)
-            start = torch.where(claimed, latents[1] + sigma0 * exemplar_noise, start)
+            start = torch.where(claimed, exemplar_latent + sigma0 * exemplar_noise, start)
 
         guided = settings.guidance > 1.0
         text = self.text(settings.prompt, settings.negative_prompt, guided)
@@ -176,12 +176,12 @@ class Editor:
             final = sample(
                 denoise=lambda z, t: self.predict_noise(z, t, schedule, kwargs, settings.guidance),
                 schedule=schedule,
-                source=latents[0],
+                source=source_latent,
                 source_noise=source_noise,
                 start=start,
                 release=torch.from_numpy(release).to(model.device),
                 thresholds=thresholds(settings.threshold, schedule.steps),
-                preview=previewer(latents[0], source_rgb),
+                preview=previewer(source_latent, source_rgb),
                 on_step=on_step,
                 cancelled=cancelled,
             )
@@ -228,21 +228,20 @@ class Editor:
         latent = vae.encode(pixels).latent_dist.mean * vae.config.scaling_factor
         return latent.to(self.model.dtype)
 
-    def encode_claims(self, composite, claims, source_latent, factor) -> list[torch.Tensor]:
+    def encode_claims(self, composite, claims, source_latent) -> torch.Tensor | None:
         """The exemplars' latent, encoded once for all of them and only around the cells
-        they claim (the rest is never used): one partial VAE encode however many
-        exemplars there are. Empty when nothing is claimed."""
+        they claim (elsewhere it is the source's and never used): one partial VAE
+        encode however many exemplars there are. None when nothing is claimed."""
         box = region.bounding_box(claims > 0)
         if box is None:
-            return []
-        margin = CLAIM_MARGIN // factor
-        h, w = claims.shape
-        x0, y0 = max(0, box[0] - margin), max(0, box[1] - margin)
-        x1, y1 = min(w, box[2] + margin), min(h, box[3] + margin)
+            return None
+        factor = self.model.pipe.vae_scale_factor
+        height, width = claims.shape
+        x0, y0, x1, y1 = region.with_margin(box, CLAIM_MARGIN // factor, width, height)
         patch = composite[y0 * factor : y1 * factor, x0 * factor : x1 * factor]
         latent = source_latent.clone()
         latent[..., y0:y1, x0:x1] = self.encode(patch)
-        return [latent]
+        return latent
 
     def decode(self, latents: torch.Tensor) -> np.ndarray:
         vae = self.model.pipe.vae
@@ -298,32 +297,31 @@ def surgery(source, exemplars, edit_maps, crop, work, factor):
     (alpha >= 0.5); where several claim a cell the later wins, as layers stack. The
     picture has every exemplar composited over the source in order, then each one's
     claimed pixels painted again in order, so a later exemplar that does not claim a
-    pixel cannot cover an earlier one's claim there.
+    pixel cannot cover an earlier one's claim there. Work is confined to each
+    exemplar's own bounding box: exemplars are usually small parts of the canvas.
     """
-    composite = resize(source[crop][..., :3], work)
+    base = resize(source[crop][..., :3], work)
+    composite = base.copy()
     lat_h, lat_w = work[1] // factor, work[0] // factor
     claims = np.zeros((lat_h, lat_w), dtype=np.int64)
-    layers, claimed = [], []
+    painted = []
     for k, (e, m) in enumerate(zip(exemplars, edit_maps, strict=True), start=1):
-        layer = resize(over(e.image, source)[crop], work)
+        layer = resize(e.image[crop], work)
+        box = region.bounding_box(layer[..., 3] > 0)
+        if box is None:
+            continue
+        win = (slice(box[1], box[3]), slice(box[0], box[2]))
+        alpha = layer[win][..., 3:]
+        blended = layer[win][..., :3] * alpha + base[win] * (1.0 - alpha)
+        composite[win] = blended * alpha + composite[win] * (1.0 - alpha)
         m_work = resize(m[crop], work)
-        layers.append(layer)
-        claimed.append((m_work <= maps.TOLERANCE) & (layer[..., 3] >= 0.5))
+        painted.append((win, (m_work[win] <= maps.TOLERANCE) & (alpha[..., 0] >= 0.5), blended))
         m_lat = maps.snap(maps.to_latent(m_work, lat_h, lat_w).numpy())
         a_lat = maps.to_latent(layer[..., 3], lat_h, lat_w).numpy()
         claims[(m_lat == 0.0) & (a_lat >= 0.5)] = k
-        composite = layer[..., :3] * layer[..., 3:] + composite * (1.0 - layer[..., 3:])
-    for layer, mask in zip(layers, claimed, strict=True):
-        composite[mask] = layer[..., :3][mask]
+    for win, claimed, blended in painted:
+        composite[win][claimed] = blended[claimed]
     return composite, claims
-
-
-def over(layer: np.ndarray, source: np.ndarray) -> np.ndarray:
-    """The exemplar composited over the source (RGB), with the exemplar's alpha: the
-    VAE sees a whole picture, not an exemplar cut out on black."""
-    alpha = layer[..., 3:4]
-    rgb = layer[..., :3] * alpha + source[..., :3] * (1.0 - alpha)
-    return np.concatenate([rgb, alpha], axis=-1)
 
 
 def previewer(latent: torch.Tensor, rgb: np.ndarray) -> Callable[[torch.Tensor], np.ndarray]:

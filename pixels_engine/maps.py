@@ -5,12 +5,15 @@ painter expects (grow/shrink, feather, levels, invert, quantise), plus the autom
 map from an exemplar's alpha and the area-averaged reduction to the latent grid.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import ndimage
+
+from . import region
 
 # Values within this of 0 or 1 count as black or white: JPEG and blur rarely hit 0 exactly.
 TOLERANCE = 0.02
@@ -25,14 +28,23 @@ def snap(m: np.ndarray, tolerance: float = TOLERANCE) -> np.ndarray:
 
 
 def from_alpha(alpha: np.ndarray, transition: float) -> np.ndarray:
-    """0 where the exemplar is, a ramp to 1 across `transition` pixels, 1 beyond."""
+    """0 where the exemplar is, a ramp to 1 across `transition` pixels, 1 beyond.
+
+    The distance transform runs only on the exemplar's box grown by the transition:
+    every pixel farther away is 1 anyway."""
     present = alpha >= 0.5
-    if not present.any():
-        return np.ones(alpha.shape, np.float32)
+    out = np.ones(alpha.shape, np.float32)
+    box = region.bounding_box(present)
+    if box is None:
+        return out
     if transition <= 0:
-        return np.where(present, 0.0, 1.0).astype(np.float32)
-    distance = ndimage.distance_transform_edt(~present)
-    return np.clip(distance / transition, 0.0, 1.0).astype(np.float32)
+        out[present] = 0.0
+        return out
+    height, width = alpha.shape
+    x0, y0, x1, y1 = region.with_margin(box, math.ceil(transition) + 1, width, height)
+    distance = ndimage.distance_transform_edt(~present[y0:y1, x0:x1])
+    out[y0:y1, x0:x1] = np.clip(distance / transition, 0.0, 1.0)
+    return out
 
 
 def disk(radius: int) -> np.ndarray:
@@ -98,7 +110,8 @@ class MapOps:
 
     def apply(self, m: np.ndarray) -> np.ndarray:
         out = 1.0 - m if self.invert else m
-        out = levels(out, self.low, self.high, self.gamma)
+        if (self.low, self.high, self.gamma) != (0.0, 1.0, 1.0):
+            out = levels(out, self.low, self.high, self.gamma)
         out = feather(grow(out, self.grow), self.feather)
         if self.quantise:
             out = quantise(out, self.quantise)

@@ -138,7 +138,7 @@ def from_pretrained(source, dtype: torch.dtype, local_files_only: bool = False):
     """A diffusers folder or Hub id, safetensors weights only."""
     try:
         pipe = AutoPipelineForImage2Image.from_pretrained(
-            source, torch_dtype=dtype, use_safetensors=True, local_files_only=local_files_only
+            source, dtype=dtype, use_safetensors=True, local_files_only=local_files_only
         )
     except (OSError, ValueError) as e:
         raise PixelsError(
@@ -171,7 +171,7 @@ def from_single_file(path: Path, dtype: torch.dtype):
     errors = []
     for cls in (StableDiffusionXLImg2ImgPipeline, StableDiffusionImg2ImgPipeline):
         try:
-            return cls.from_single_file(str(path), torch_dtype=dtype)
+            return cls.from_single_file(str(path), dtype=dtype)
         except (OSError, ValueError, KeyError, RuntimeError) as e:
             errors.append(first_line(e))
     raise PixelsError(

@@ -22,17 +22,22 @@ def bounding_box(mask: np.ndarray) -> Box | None:
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def with_context(box: Box, context: float, width: int, height: int) -> Box:
-    """Grow `box` on every side by `context` times its longer side (at least 32 px),
-    clipped to the canvas: the model needs surroundings to blend an edit in."""
+def with_margin(box: Box, margin: int, width: int, height: int) -> Box:
+    """`box` grown by `margin` pixels on every side, clipped to the canvas."""
     x0, y0, x1, y1 = box
-    margin = max(32, math.ceil(context * max(x1 - x0, y1 - y0)))
     return (
         max(0, x0 - margin),
         max(0, y0 - margin),
         min(width, x1 + margin),
         min(height, y1 + margin),
     )
+
+
+def with_context(box: Box, context: float, width: int, height: int) -> Box:
+    """Grow `box` on every side by `context` times its longer side (at least 32 px):
+    the model needs surroundings to blend an edit in."""
+    margin = max(32, math.ceil(context * max(box[2] - box[0], box[3] - box[1])))
+    return with_margin(box, margin, width, height)
 
 
 def working_size(width: int, height: int, native: int) -> tuple[int, int]:

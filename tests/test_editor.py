@@ -91,7 +91,7 @@ def test_first_step_starts_from_the_surgical_latent(editor):
     assert (claims == 1).sum() > 100 and (claims == 2).sum() > 100
     with torch.no_grad():
         z_source = editor.encode(resize(source[..., :3], (512, 512)))
-        z_exemplars = editor.encode_claims(composite, claims, z_source, 8)[0]
+        z_exemplars = editor.encode_claims(composite, claims, z_source)
     generator = torch.Generator().manual_seed(FAST.seed)
     eps_source = torch.randn(z_source.shape, generator=generator)
     eps_exemplars = torch.randn(z_source.shape, generator=generator)
