@@ -1,5 +1,6 @@
 """Shared fixtures: the built-in tiny model, built fresh into a temporary cache once per
-run, so every run also proves the build -> save -> from_pretrained path."""
+run, so every run also proves the build -> save -> from_pretrained path. It runs on the
+CPU unless PIXELS_TEST_DEVICE names another device (the GPU check sets cuda)."""
 
 import os
 
@@ -24,7 +25,7 @@ def model_cache(tmp_path_factory):
 def tiny(model_cache):
     from pixels_engine import load_model
 
-    return load_model("tiny", device="cpu")
+    return load_model("tiny", device=os.environ.get("PIXELS_TEST_DEVICE", "cpu"))
 
 
 @pytest.fixture(scope="session")

@@ -33,10 +33,10 @@ def run(editor):
     model = editor.model
     source = editor.encode(resize(samples.room(512)[..., :3], (512, 512)))
     generator = torch.Generator().manual_seed(0)
-    noise = torch.randn(source.shape, generator=generator)
-    other = torch.randn(source.shape, generator=generator)
+    noise = torch.randn(source.shape, generator=generator).to(model.device, model.dtype)
+    other = torch.randn(source.shape, generator=generator).to(model.device, model.dtype)
     schedule = make_schedule(model.pipe.scheduler.config, N, 1.0, model.device)
-    release = release_map(*source.shape[-2:])
+    release = release_map(*source.shape[-2:]).to(model.device)
     start = torch.where(release == 0, source + schedule.sigmas[0] * other, source)
     kwargs = unet_kwargs(model, editor.text("", "", False), 512, 512, False)
     steps = []
