@@ -111,9 +111,12 @@ def main():
             output_type="np",
         )
 
+    breakdown = []
+
     def pixels():
         result = editor.edit(source, exemplars, settings)
         assert result.working_size == (args.size, args.size), result.working_size
+        breakdown.append(result.timings)
 
     counter = CallCounter(model.pipe.unet)
     calls = {}
@@ -143,6 +146,7 @@ def main():
         "unet_calls": calls,
         "median_seconds": median,
         "all_seconds": times,
+        "pixels_breakdown_last": breakdown[-1],
         "time_ratio": median["pixels"] / median["img2img"],
         # each repeat's two runs are neighbours in time: their ratio resists a noisy machine
         "paired_time_ratio": statistics.median(

@@ -18,6 +18,6 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 PIXELS_TEST_DEVICE=cuda timeout 180 python3 -m pytest -q -p no:cacheprovider \
   tests/test_sampler.py tests/test_editor.py 2>&1 | tail -15 | tee "$OUT/pytest-cuda.txt"
 timeout 300 python3 benchmarks/bench_engine.py --model sdxl-random --size 1024 --steps 50 \
-  --strength 0.6 --repeats 3 --json "$OUT/bench-sdxl-random.json" 2>&1 | grep -v Warning
+  --strength 0.6 --repeats 6 --json "$OUT/bench-sdxl-random.json" 2>&1 | grep -v Warning
 timeout 90 python3 benchmarks/bench_engine.py --model tiny --device cuda --repeats 3 \
   --json "$OUT/bench-tiny-cuda.json" 2>&1 | grep ratio

@@ -229,18 +229,21 @@ class Editor:
         return latent.to(self.model.dtype)
 
     def encode_claims(self, composite, claims, source_latent) -> torch.Tensor | None:
-        """The exemplars' latent, encoded once for all of them and only around the cells
-        they claim (elsewhere it is the source's and never used): one partial VAE
-        encode however many exemplars there are. None when nothing is claimed."""
-        box = region.bounding_box(claims > 0)
-        if box is None:
-            return None
+        """The exemplars' latent: each exemplar's claimed cells encoded from the
+        composite, with some context, and nothing else (elsewhere it is the source's
+        and never used), so the extra VAE work is proportional to the exemplars'
+        area. None when nothing is claimed."""
         factor = self.model.pipe.vae_scale_factor
         height, width = claims.shape
-        x0, y0, x1, y1 = region.with_margin(box, CLAIM_MARGIN // factor, width, height)
-        patch = composite[y0 * factor : y1 * factor, x0 * factor : x1 * factor]
-        latent = source_latent.clone()
-        latent[..., y0:y1, x0:x1] = self.encode(patch)
+        latent = None
+        for k in np.unique(claims[claims > 0]):
+            box = region.bounding_box(claims == k)
+            x0, y0, x1, y1 = region.with_margin(box, CLAIM_MARGIN // factor, width, height)
+            patch = composite[y0 * factor : y1 * factor, x0 * factor : x1 * factor]
+            mine = torch.from_numpy(claims[y0:y1, x0:x1] == k).to(self.model.device)
+            latent = source_latent.clone() if latent is None else latent
+            window = latent[..., y0:y1, x0:x1]
+            window.copy_(torch.where(mine, self.encode(patch), window))
         return latent
 
     def decode(self, latents: torch.Tensor) -> np.ndarray:
@@ -326,16 +329,21 @@ def surgery(source, exemplars, edit_maps, crop, work, factor):
 
 def previewer(latent: torch.Tensor, rgb: np.ndarray) -> Callable[[torch.Tensor], np.ndarray]:
     """A linear latent-to-RGB map fitted on the source, for previews that cost no VAE
-    decode; it works for any VAE, the built-in random ones included."""
+    decode; it works for any VAE, the built-in random ones included. Fitted on the first
+    preview asked for, so edits nobody watches pay nothing."""
     h, w = latent.shape[-2:]
-    z = latent[0].float().reshape(latent.shape[1], -1).T.cpu()
-    target = torch.from_numpy(resize(rgb, (w, h))).reshape(-1, 3)
-    basis = torch.cat([z, torch.ones(len(z), 1)], dim=1)
-    weights = torch.linalg.lstsq(basis, target).solution
+    fitted = []
+
+    def fit() -> torch.Tensor:
+        z = latent[0].float().reshape(latent.shape[1], -1).T.cpu()
+        target = torch.from_numpy(resize(rgb, (w, h))).reshape(-1, 3)
+        return torch.linalg.lstsq(torch.cat([z, torch.ones(len(z), 1)], dim=1), target).solution
 
     def preview(denoised: torch.Tensor) -> np.ndarray:
+        if not fitted:
+            fitted.append(fit())
         d = denoised[0].float().reshape(denoised.shape[1], -1).T.cpu()
-        rgb_small = torch.cat([d, torch.ones(len(d), 1)], dim=1) @ weights
+        rgb_small = torch.cat([d, torch.ones(len(d), 1)], dim=1) @ fitted[0]
         return (rgb_small.clamp(0, 1).reshape(h, w, 3) * 255).round().to(torch.uint8).numpy()
 
     return preview

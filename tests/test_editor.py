@@ -95,9 +95,11 @@ def test_first_step_starts_from_the_surgical_latent(editor):
     generator = torch.Generator().manual_seed(FAST.seed)
     eps_source = torch.randn(z_source.shape, generator=generator)
     eps_exemplars = torch.randn(z_source.shape, generator=generator)
-    sigma = make_schedule(editor.model.pipe.scheduler.config, 10, 0.5, "cpu").sigmas[0]
+    device, dtype = editor.model.device, editor.model.dtype
+    eps_source, eps_exemplars = eps_source.to(device, dtype), eps_exemplars.to(device, dtype)
+    sigma = make_schedule(editor.model.pipe.scheduler.config, 10, 0.5, device).sigmas[0]
     expected = torch.where(
-        torch.from_numpy(claims > 0),
+        torch.from_numpy(claims > 0).to(device),
         z_exemplars + sigma * eps_exemplars,
         z_source + sigma * eps_source,
     )
