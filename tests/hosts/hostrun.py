@@ -75,18 +75,25 @@ def ensure_root() -> Path:
 
 
 def _run_isolated(argv: list[str], timeout: float) -> Result:
-    """Run in a new process group; on timeout kill the group (the PID namespace follows)."""
+    """Run in a new process group; on timeout kill the group (the PID namespace follows).
+
+    SIGKILL because `unshare --fork` ignores SIGTERM; its --kill-child then takes down the
+    namespace's PID 1 and with it every process inside.
+    """
     start = time.monotonic()
     proc = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
+    timed_out = False
     try:
         out, err = proc.communicate(timeout=timeout)
-        timed_out = False
     except subprocess.TimeoutExpired:
+        timed_out = True
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
-        timed_out = True
+    except BaseException:  # Ctrl-C in pytest: unshare ignores SIGINT/SIGTERM, so kill it all
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
     return Result(proc.returncode, out, err, time.monotonic() - start, timed_out)
 
 
