@@ -44,6 +44,20 @@ exit $?
 """
 
 
+# Starts Xvfb, waits for its socket, runs the command on it. Instead of xvfb-run, which exits 5
+# now and then after Krita's crash on quit ("problem while cleaning up temporary directory"):
+# the display listens only on its socket file in the run's private /tmp, so parallel runs can
+# all use :99, and the PID namespace ends Xvfb with the run.
+_XVFB = r"""
+Xvfb :99 -screen 0 1280x800x24 -nolisten tcp -nolisten local &
+until [ -e /tmp/.X11-unix/X99 ]; do
+    kill -0 $! || exit 1
+    sleep 0.1
+done
+DISPLAY=:99 exec "$@"
+"""
+
+
 class HostsUnavailable(RuntimeError):
     """The chroot could not be built (no root, no network, no debootstrap...)."""
 
@@ -172,10 +186,7 @@ class Hosts:
             f.write(f"[python]\nenable_{name}=true\n")
 
     def krita(self, env: dict[str, str] | None = None, timeout: float = 180) -> Result:
-        """Run the whole Krita application under Xvfb (it refuses the offscreen platform).
-
-        The display listens only on its socket file in the run's private /tmp, so parallel
-        runs may all use display :99.
-        """
-        xvfb = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24 -nolisten local"]
-        return self.run([*xvfb, "krita", "--nosplash"], env=env, timeout=timeout)
+        """Run the whole Krita application under Xvfb (it refuses the offscreen platform)."""
+        return self.run(
+            ["sh", "-c", _XVFB, "xvfb", "krita", "--nosplash"], env=env, timeout=timeout
+        )
