@@ -2,9 +2,9 @@
 
 Debian 12 ships neither GIMP 3 nor a Krita we target, so tests drive the real applications
 inside a chroot built by chroot.sh. Every run gets a private mount and PID namespace: /proc,
-/dev, /sys, a private /tmp and the bind mounts vanish with it, and everything it started dies (Xvfb
-and Krita included), even on timeout. The network is the host's, so a server listening on
-127.0.0.1 outside is reachable inside.
+/dev, /sys, a private /tmp and the bind mounts vanish with it, and everything it started
+dies with it (Xvfb and Krita included), even on timeout. The network is the host's, so a
+server listening on 127.0.0.1 outside is reachable inside.
 """
 
 from __future__ import annotations
