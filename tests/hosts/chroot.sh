@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Build (or update) the Debian trixie chroot that holds GIMP 3.0.4 and Krita 5.2.9, then print
+# its path. Debian 12 has no GIMP 3, so the real hosts run in a cached trixie root.
+#
+# Idempotent and concurrency-safe: an exclusive flock serialises builders; a stamp written last
+# marks a complete root, so an interrupted build is thrown away and redone. Every mount lives in
+# a private mount namespace (unshare), so nothing is ever left mounted on the host.
+set -euo pipefail
+
+ROOT="${PIXELS_HOSTS_ROOT:-/var/cache/pixels-hosts/trixie}"
+MIRROR="${PIXELS_HOSTS_MIRROR:-http://deb.debian.org/debian}"
+PACKAGES=(gimp python3-gi gir1.2-gimp-3.0 krita python3-pyqt5 xvfb xauth)
+BASE_STAMP="$ROOT/.pixels-debootstrap-done"
+STAMP="$ROOT/.pixels-hosts-stamp"
+
+log() { echo "chroot.sh: $*" >&2; }
+
+# Runs a command with /proc mounted in the root; the namespace takes the mount with it on exit.
+in_root() {
+    unshare --mount --propagation private -- \
+        sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$ROOT" "$@"
+}
+
+ensure_debootstrap() {
+    command -v debootstrap >/dev/null && return
+    log "installing debootstrap on the host"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
+}
+
+# A root without the base stamp is a half-built one: remove it (never crossing into a mount).
+bootstrap() {
+    [[ -f "$BASE_STAMP" ]] && return
+    if [[ -e "$ROOT" ]]; then
+        log "removing incomplete root $ROOT"
+        rm -rf --one-file-system "$ROOT"
+    fi
+    ensure_debootstrap
+    log "debootstrap trixie into $ROOT"
+    mkdir -p "$ROOT"
+    unshare --mount --propagation private -- \
+        debootstrap --variant=minbase trixie "$ROOT" "$MIRROR" >&2
+    touch "$BASE_STAMP"
+}
+
+install_packages() {
+    local want="${PACKAGES[*]}"
+    [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] && return
+    log "installing into the root: $want"
+    cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+    in_root dpkg --configure -a >&2  # finish an install that was interrupted
+    in_root apt-get update -qq >&2
+    in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${PACKAGES[@]}" >&2
+    in_root apt-get clean
+    echo "$want" >"$STAMP"
+}
+
+main() {
+    [[ $EUID -eq 0 ]] || { log "must run as root (debootstrap, chroot, mount)"; exit 1; }
+    mkdir -p "$(dirname "$ROOT")"
+    exec 9>"$ROOT.lock"
+    flock 9
+    bootstrap
+    install_packages
+    echo "$ROOT"
+}
+
+main "$@"
