@@ -1,4 +1,4 @@
-"""`pixels SUBCOMMAND ...`: edit, map, demo.
+"""`pixels SUBCOMMAND ...`: edit, map, demo, serve.
 
 Errors a user can fix are printed as one line and exit with status 2; no traceback.
 """
@@ -8,7 +8,7 @@ import sys
 
 from pixels_engine.errors import PixelsError
 
-from . import demo, edit, maptool
+from . import demo, edit, maptool, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="PIXELS Studio: exemplar-based image editing with progressive latent surgery.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (edit, maptool, demo):
+    for module in (edit, maptool, demo, serve):
         module.register(commands)
     return parser
 
