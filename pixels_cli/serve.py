@@ -39,12 +39,16 @@ def register(commands) -> None:
     parser.add_argument("--queue-size", type=int, default=defaults.queue_size)
     parser.add_argument("--max-pixels", type=int, default=defaults.max_pixels)
     parser.add_argument("--max-steps", type=int, default=defaults.max_steps)
+    parser.add_argument("--max-frame-bytes", type=int, default=defaults.max_frame_bytes)
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     limits = Limits(
-        queue_size=args.queue_size, max_pixels=args.max_pixels, max_steps=args.max_steps
+        queue_size=args.queue_size,
+        max_pixels=args.max_pixels,
+        max_steps=args.max_steps,
+        max_frame_bytes=args.max_frame_bytes,
     )
     config = Config(
         host=args.host,
