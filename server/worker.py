@@ -148,8 +148,16 @@ class Worker(threading.Thread):
                 [png],
             )
         except Cancelled:
-            job.state = "cancelled"
-            owner.post({"type": "cancelled", "job": job.id})
+            if self._stopping:  # not the user's doing: say why it ended
+                job.state, job.error = "failed", SHUTTING_DOWN
+                owner.post(
+                    Refused(SHUTTING_DOWN, "the server is shutting down.").as_message(
+                        job=job.id, ref=job.ref
+                    )
+                )
+            else:
+                job.state = "cancelled"
+                owner.post({"type": "cancelled", "job": job.id})
         except Refused as e:
             job.state, job.error = "failed", e.code
             owner.post(e.as_message(job=job.id, ref=job.ref))
