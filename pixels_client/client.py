@@ -52,31 +52,30 @@ class Job:
         self._events: queue.Queue[Event] = queue.Queue()
         self._answered = threading.Event()  # the server queued or refused it
         self._refusal: Error | None = None
-        self.done = False
+        self.outcome: Event | None = None  # the last event: Result, Cancelled or Error
 
     def events(self, timeout: float | None = None) -> Iterator[Event]:
         """Yield events until the job ends; `timeout` bounds the wait for each one."""
-        while not self.done:
+        while self.outcome is None:
             try:
                 event = self._events.get(timeout=timeout)
             except queue.Empty:
                 raise ServerUnavailable(f"no word from the server for {timeout} s") from None
-            self.done = isinstance(event, Result | Cancelled | Error)
+            if isinstance(event, Result | Cancelled | Error):
+                self.outcome = event
             yield event
 
     def result(self, timeout: float | None = None) -> Result:
         """Wait for the end; raise JobError, JobCancelled or ServerUnavailable if it failed."""
-        event = None
-        for event in self.events(timeout):  # noqa: B007 - the last one is the outcome
+        for _ in self.events(timeout):
             pass
+        event = self.outcome
         if isinstance(event, Cancelled):
             raise JobCancelled(f"job {self.id} was cancelled")
         if isinstance(event, Error):
             if event.code == LOST:
                 raise ServerUnavailable(event.message)
             raise JobError(event.code, event.message, event.field, event.job)
-        if not isinstance(event, Result):
-            raise ProtocolError(f"job {self.id} ended without a result")
         return event
 
     def cancel(self) -> None:

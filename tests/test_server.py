@@ -8,10 +8,12 @@ import urllib.request
 
 import numpy as np
 import pytest
-from serving import LONG, read_png, scene_request
+from serving import LONG, png, read_png, scene_request
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from pixels_cli import samples
+from pixels_cli.main import main
 from pixels_client import (
     Cancelled,
     Client,
@@ -22,10 +24,9 @@ from pixels_client import (
     Result,
     Started,
 )
-from pixels_client import (
-    png as stdpng,
-)
+from pixels_client import png as stdpng
 from pixels_engine import Editor, EditSettings, Exemplar, load_model
+from pixels_engine.images import save_image
 
 
 def get(url: str, headers: dict | None = None, method: str = "GET") -> tuple[int, bytes]:
@@ -193,3 +194,21 @@ def test_model_load_switch_and_failure(server):
     wait_for(lambda: load_state(server)["state"] == "ready")
     with Client(server.url) as client:  # the (re)loaded model edits
         assert client.submit(scene_request(64)).result(timeout=120).steps_run == 2
+
+
+def test_pixels_edit_with_server_option(server, tmp_path, capsys):
+    source, (lake, rug) = samples.scene(64)
+    files = {"source": source, "lake": lake.image, "lake-map": lake.map, "rug": rug.image}
+    for name, array in files.items():
+        save_image(array, tmp_path / f"{name}.png")
+    out = tmp_path / "edited.png"
+    layers = ["--exemplar", "lake.png", "--map", "lake-map.png", "--exemplar", "rug.png"]
+    args = ["edit", "--source", "source.png", *layers, "--out", "edited.png"]
+    args = [str(tmp_path / a) if a.endswith(".png") else a for a in args]
+    code = main([*args, "--server", server.url, "--steps", "4", "--strength", "0.5", "--seed", "3"])
+    assert code == 0 and "seed=3" in capsys.readouterr().out
+    edited = read_png(out.read_bytes())
+    assert edited.shape == (64, 64, 4)
+    assert not np.array_equal(edited, read_png(png(source)))
+    wrong = main([*args, "--server", "127.0.0.1:1", "--steps", "4"])
+    assert wrong == 2 and "no PIXELS server" in capsys.readouterr().err
