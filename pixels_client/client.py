@@ -218,6 +218,7 @@ class Client:
                 self._dispatch(message, frames)
         except (ConnectionClosed, ValueError, TypeError) as e:
             reason = f"the connection to the server was lost ({e})"
+        ws.close()
         with self._lock:
             if self._ws is ws:
                 self._ws = None

@@ -49,6 +49,7 @@ MODEL_UNAVAILABLE = "model_unavailable"
 OUT_OF_MEMORY = "out_of_memory"
 EDIT_FAILED = "edit_failed"
 SHUTTING_DOWN = "shutting_down"
+BUSY = "busy"  # HTTP: a model load is already under way
 
 
 def dumps(message: dict) -> str:

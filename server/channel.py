@@ -76,11 +76,12 @@ class Channel:
             message = loads(await asyncio.wait_for(self.ws.recv(), HELLO_TIMEOUT))
             if message["type"] != "hello":
                 raise Refused(HANDSHAKE_REQUIRED, 'send {"type": "hello", "protocol": 1} first.')
-            if message.get("protocol") != PROTOCOL_VERSION:
+            version = message.get("protocol")
+            if type(version) is not int or version != PROTOCOL_VERSION:
                 raise Refused(
                     VERSION_MISMATCH,
                     f"this server speaks protocol {PROTOCOL_VERSION}, the client "
-                    f"{str(message.get('protocol'))[:20]}. Update the plug-in or the server so "
+                    f"{str(version)[:20]}. Update the plug-in or the server so "
                     "that they match.",
                     "protocol",
                 )

@@ -10,7 +10,7 @@ import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
-from pixels_client.protocol import QUEUE_FULL
+from pixels_client.protocol import QUEUE_FULL, SHUTTING_DOWN
 from pixels_engine import EditSettings
 
 from .errors import Refused
@@ -64,6 +64,8 @@ class FairQueue:
 
     def put(self, job: Job) -> None:
         with self._cond:
+            if self._closed:
+                raise Refused(SHUTTING_DOWN, "the server is shutting down.")
             if self._size >= self.capacity:
                 raise Refused(
                     QUEUE_FULL,

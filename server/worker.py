@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import torch
 
 from pixels_client.protocol import (
+    BUSY,
     EDIT_FAILED,
     EXEMPLAR,
     GLOBAL_MAP,
@@ -77,7 +78,7 @@ class Worker(threading.Thread):
         with self._lock:
             if self.load.state in ("waiting", "loading"):
                 raise Refused(
-                    "busy", f"model {self.load.name} is still loading; wait for it to finish."
+                    BUSY, f"model {self.load.name} is still loading; wait for it to finish."
                 )
             self.load = Load(name, device, dtype)
         self.queue.wake()
@@ -113,6 +114,8 @@ class Worker(threading.Thread):
         else:
             self.model, self.editor, self.low_memory = model, Editor(model), False
             load.state = "ready"
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()  # the old model's memory
         load.finished = time.time()
 
     def run_job(self, job: Job) -> None:
@@ -130,8 +133,18 @@ class Worker(threading.Thread):
                     " Load one with POST /v1/models/load?name=...",
                 )
             owner.post({"type": "started", "job": job.id})
-            result = self.edit(job)
+            began = time.perf_counter()
+            inputs = decode(job)
+            decoded = time.perf_counter()
+            result = self.edit(job, *inputs)
+            encoding = time.perf_counter()
             png = images.encode(result.image)
+            timings = {
+                "queued": job.started - job.submitted,
+                "decode_images": decoded - began,
+                **result.timings,
+                "encode_result": time.perf_counter() - encoding,
+            }
             job.state = "done"
             owner.post(
                 {
@@ -141,7 +154,7 @@ class Worker(threading.Thread):
                     "region": list(result.region) if result.region else None,
                     "working_size": list(result.working_size) if result.working_size else None,
                     "steps_run": result.steps_run,
-                    "timings": {k: round(v, 4) for k, v in result.timings.items()},
+                    "timings": {k: round(v, 4) for k, v in timings.items()},
                     "random_weights": result.random_weights,
                     "frames": 1,
                 },
@@ -174,10 +187,9 @@ class Worker(threading.Thread):
             job.finished = time.time()
             self.on_finish(job)
 
-    def edit(self, job: Job):
-        """Decode the frames and run the edit; one retry in low-memory mode after an
+    def edit(self, job: Job, source, exemplars, global_map):
+        """Run the edit, with progress; one retry in low-memory mode after an
         out-of-memory error."""
-        source, exemplars, global_map = decode(job)
         began, last_preview = time.monotonic(), [0.0]
 
         def on_step(step) -> None:
@@ -233,14 +245,15 @@ def decode(job: Job):
     """The job's frames as the engine's arrays: source, exemplars, global map."""
     source, exemplars, global_map = None, [], None
     for frame in job.frames:
+        array = images.decode(frame.data, frame.role, grey=frame.kind in (MAP, GLOBAL_MAP))
         if frame.kind == SOURCE:
-            source = images.decode(frame.data, frame.role, grey=False)
+            source = array
         elif frame.kind == EXEMPLAR:
-            exemplars.append(Exemplar(images.decode(frame.data, frame.role, grey=False)))
+            exemplars.append(Exemplar(array))
         elif frame.kind == MAP:
-            exemplars[-1].map = images.decode(frame.data, frame.role, grey=True)
-        elif frame.kind == GLOBAL_MAP:
-            global_map = images.decode(frame.data, frame.role, grey=True)
+            exemplars[-1].map = array
+        else:
+            global_map = array
     return source, exemplars, global_map
 
 
