@@ -211,7 +211,7 @@ class Worker(threading.Thread):
             return run()
         except PixelsError as e:
             raise Refused(EDIT_FAILED, str(e)) from None
-        except (torch.cuda.OutOfMemoryError, RuntimeError) as e:
+        except (torch.cuda.OutOfMemoryError, RuntimeError, MemoryError) as e:
             if not is_out_of_memory(e):
                 raise
         self.free_memory()
@@ -219,7 +219,7 @@ class Worker(threading.Thread):
         began = time.monotonic()
         try:
             return run()
-        except (torch.cuda.OutOfMemoryError, RuntimeError) as e:
+        except (torch.cuda.OutOfMemoryError, RuntimeError, MemoryError) as e:
             if not is_out_of_memory(e):
                 raise
             self.free_memory()
@@ -258,8 +258,8 @@ def decode(job: Job):
 
 
 def is_out_of_memory(error: Exception) -> bool:
-    """CUDA's error, or the allocator messages of the other devices (CPU, MPS)."""
+    """CUDA's error, Python's, or the allocator messages of the other devices (CPU, MPS)."""
     text = str(error)
-    return isinstance(error, torch.cuda.OutOfMemoryError) or any(
+    return isinstance(error, torch.cuda.OutOfMemoryError | MemoryError) or any(
         words in text for words in ("out of memory", "not enough memory", "can't allocate memory")
     )

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -42,8 +43,14 @@ class ServerProcess:
             self.log.append(line)
             found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
             if found:
+                threading.Thread(target=self.drain, daemon=True).start()
                 return int(found.group(1))
         raise RuntimeError("server did not start:\n" + "".join(self.log))
+
+    def drain(self) -> None:
+        """Keep reading the log, so that a full pipe never blocks the server."""
+        for line in self.process.stderr:
+            self.log.append(line)
 
     def wait_ready(self) -> None:
         """Until the model is loaded (its load state is on /health, open without a token)."""
@@ -58,9 +65,7 @@ class ServerProcess:
     def stop(self, sig=signal.SIGTERM) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)
-        code = self.process.wait(timeout=60)
-        self.process.stderr.close()
-        return code
+        return self.process.wait(timeout=60)
 
 
 def png(array: np.ndarray) -> bytes:
