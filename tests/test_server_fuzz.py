@@ -5,6 +5,8 @@ import io
 import json
 import random
 import struct
+import urllib.error
+import urllib.request
 import zlib
 
 import numpy as np
@@ -14,6 +16,7 @@ from serving import ServerProcess, png, scene_request
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from pixels_cli.main import main
 from pixels_client import Client, protocol
 
 TOKEN = "fuzz-secret-token"
@@ -273,3 +276,25 @@ def test_fuzz_hostile_messages_then_a_valid_edit(guarded):
     with Client(guarded.url, token=TOKEN) as client:
         after = client.submit(request).result(timeout=120)
     assert after.image == before.image and after.seed == before.seed
+
+
+def test_token_guards_the_http_side_too(guarded):
+    def status_of(path: str, headers: dict | None = None) -> int:
+        request = urllib.request.Request(guarded.http + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    assert status_of("/health") == 200  # liveness only, open to all
+    assert status_of("/v1/info") == 401
+    assert status_of("/v1/info?token=wrong") == 401
+    assert status_of(f"/?token={TOKEN}") == 200
+    assert status_of("/v1/models", {"Authorization": f"Bearer {TOKEN}"}) == 200
+
+
+def test_other_hosts_need_a_token(capsys, monkeypatch):
+    monkeypatch.delenv("PIXELS_TOKEN", raising=False)
+    assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 2
+    assert "token" in capsys.readouterr().err
