@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from pixels_cli import samples  # noqa: E402
 from pixels_client import Client, EditRequest, Layer  # noqa: E402
+from pixels_client import png as stdpng  # noqa: E402
 from pixels_engine import Editor, EditSettings, Exemplar, load_model  # noqa: E402
 from pixels_engine.images import to_uint8  # noqa: E402
 
@@ -37,9 +38,12 @@ PARAMS = {"steps": 10, "strength": 0.6, "seed": 7}  # 6 steps run
 
 
 def png(array: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(to_uint8(array)).save(out, format="PNG")
-    return out.getvalue()
+    """As a plug-in sends its layers: through pixels_client.png."""
+    pixels = to_uint8(array)
+    height, width = pixels.shape[:2]
+    if pixels.ndim == 2:
+        return stdpng.encode_grey(width, height, pixels.tobytes())
+    return stdpng.encode_rgba(width, height, pixels.tobytes())
 
 
 def unpng(data: bytes) -> np.ndarray:
@@ -91,10 +95,14 @@ def overhead(url: str, size: int, repeats: int) -> dict:
     return {
         "engine_s": e,
         "server_s": s,
-        "server_edit_s": part["total"],
+        "server_edit_s": part["edit"],
         "decode_ms": part["decode_images"] * 1000,
         "encode_ms": part["encode_result"] * 1000,
-        "rest_ms": (s - part["total"] - part["decode_images"] - part["encode_result"]) * 1000,
+        "rest_ms": (s - part["edit"] - part["decode_images"] - part["encode_result"]) * 1000,
+        "added_ms": statistics.median(
+            w - t["edit"] for w, t in zip(served, server_side, strict=True)
+        )
+        * 1000,
         "overhead_ms": (s - e) * 1000,
         "overhead_pct": (s - e) / e * 100,
         "goal_ms": max(100.0, 0.05 * e * 1000),
@@ -167,14 +175,19 @@ def main() -> int:
             "tiny model on the CPU"
         )
         o = overhead(url, args.size, args.repeats)
+        met = "met" if o["overhead_ms"] <= o["goal_ms"] else "NOT met"
+        added = "met" if o["added_ms"] <= o["goal_ms"] else "NOT met"
         print(
             f"overhead, {args.size}x{args.size}, 6 steps, median of {args.repeats}: engine "
-            f"{o['engine_s']:.3f} s, through the server {o['server_s']:.3f} s (its edit "
-            f"{o['server_edit_s']:.3f} s, decoding the PNGs {o['decode_ms']:.0f} ms, encoding "
-            f"the result {o['encode_ms']:.0f} ms, transport and the rest {o['rest_ms']:.0f} "
-            f"ms): overhead {o['overhead_ms']:.0f} ms "
-            f"({o['overhead_pct']:.1f} %), goal <= {o['goal_ms']:.0f} ms: "
-            f"{'met' if o['overhead_ms'] <= o['goal_ms'] else 'NOT met'}"
+            f"{o['engine_s']:.3f} s, through the server {o['server_s']:.3f} s: "
+            f"{o['overhead_ms']:.0f} ms ({o['overhead_pct']:.1f} %); goal <= "
+            f"{o['goal_ms']:.0f} ms: {met}"
+        )
+        print(
+            f"  within the same runs the server added {o['added_ms']:.0f} ms to its engine "
+            f"call ({o['server_edit_s']:.3f} s): decoding the PNGs {o['decode_ms']:.0f} ms, "
+            f"encoding the result {o['encode_ms']:.0f} ms, transport and the rest "
+            f"{o['rest_ms']:.0f} ms; goal: {added}"
         )
         r = load_run(url, args.clients, args.jobs)
         print(

@@ -43,9 +43,9 @@ def decode(data: bytes, role: str, grey: bool) -> np.ndarray:
 
 
 def encode(array: np.ndarray) -> bytes:
-    """An 8-bit PNG of an RGBA float or RGB uint8 array; fast compression, as the bytes
-    only cross the loopback."""
+    """An 8-bit PNG of an RGBA float or RGB uint8 array, written the fast way (see
+    pixels_client.png: several times faster than PIL's for a large canvas)."""
     pixels = array if array.dtype == np.uint8 else to_uint8(array)
-    out = io.BytesIO()
-    Image.fromarray(pixels).save(out, format="PNG", compress_level=1)
-    return out.getvalue()
+    height, width, channels = pixels.shape
+    colour = png.RGBA if channels == 4 else png.RGB
+    return png.encode(width, height, np.ascontiguousarray(pixels).tobytes(), colour, 8)

@@ -143,6 +143,7 @@ class Worker(threading.Thread):
                 "queued": job.started - job.submitted,
                 "decode_images": decoded - began,
                 **result.timings,
+                "edit": encoding - decoded,  # the engine's call, maps and progress included
                 "encode_result": time.perf_counter() - encoding,
             }
             job.state = "done"
