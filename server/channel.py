@@ -24,6 +24,7 @@ from pixels_client.protocol import (
 )
 
 from . import requests
+from .config import is_loopback
 from .errors import Refused
 from .jobs import Job
 
@@ -36,6 +37,7 @@ class Channel:
         self.server, self.ws = server, ws
         host, port = ws.remote_address[:2]
         self.peer = f"{host}:{port}"
+        self.local = is_loopback(host)
         self.jobs: dict[str, Job] = {}  # this connection's unfinished jobs
         self.loop = asyncio.get_running_loop()
         self.outbox: asyncio.Queue = asyncio.Queue()
