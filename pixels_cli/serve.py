@@ -12,6 +12,7 @@ import os
 import sys
 
 from pixels_client.protocol import DEFAULT_HOST, DEFAULT_PORT, EDIT_PATH
+from pixels_engine.errors import PixelsError
 from pixels_engine.models import ALIASES, BUILTIN
 from server import Config, Limits, Server
 
@@ -71,5 +72,11 @@ def run(args) -> int:
             flush=True,
         )
 
-    asyncio.run(server.serve(ready))
+    try:
+        asyncio.run(server.serve(ready))
+    except OSError as e:  # the port is taken, or the address is not this machine's
+        raise PixelsError(
+            f"cannot listen on {args.host}:{args.port} ({e.strerror or e}). Is another server "
+            "running there? Choose another --port, or --port 0 for a free one."
+        ) from None
     return 0

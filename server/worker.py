@@ -103,20 +103,21 @@ class Worker(threading.Thread):
                 self.current = None
 
     def switch_model(self, load: Load) -> None:
+        """Load `load.name`; on failure the old model (if any) stays."""
         load.state, load.started = "loading", time.time()
         try:
             model = load_model(load.name, load.device, load.dtype)
-        except PixelsError as e:
-            load.state, load.error = "failed", str(e)
         except Exception as e:  # a broken checkpoint must not take the server down
-            log.exception("loading %s failed", load.name)
-            load.state, load.error = "failed", f"{type(e).__name__}: {e}"
-        else:
-            self.model, self.editor, self.low_memory = model, Editor(model), False
-            load.state = "ready"
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()  # the old model's memory
-        load.finished = time.time()
+            known = isinstance(e, PixelsError)
+            load.error = str(e) if known else f"{type(e).__name__}: {first_line(e)}"
+            load.state, load.finished = "failed", time.time()
+            log.error("could not load model %s: %s", load.name, load.error, exc_info=not known)
+            return
+        self.model, self.editor, self.low_memory = model, Editor(model), False
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the old model's memory
+        load.state, load.finished = "ready", time.time()
+        log.info("model %s ready on %s (%s)", model.name, model.device, model.dtype)
 
     def run_job(self, job: Job) -> None:
         job.state, job.started = "running", time.time()
