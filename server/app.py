@@ -175,7 +175,6 @@ class Server:
             # not on Windows, nor off the main thread (a server run inside a test)
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 self.loop.add_signal_handler(signum, self.request_stop)
-        self.worker.start()
         limits = self.config.limits
         async with serve(
             self.handle,
@@ -188,6 +187,7 @@ class Server:
             max_queue=4 + 2 * limits.max_exemplars,
         ) as ws_server:
             self.port = ws_server.sockets[0].getsockname()[1]
+            self.worker.start()  # once the port is ours: a taken port costs no model load
             if ready is not None:
                 ready(self)
             await self.stop

@@ -16,7 +16,6 @@ from pixels_client.protocol import (
     BAD_MESSAGE,
     HANDSHAKE_REQUIRED,
     PROTOCOL_VERSION,
-    TOO_LARGE,
     UNKNOWN_JOB,
     VERSION_MISMATCH,
     dumps,
@@ -75,7 +74,8 @@ class Channel:
     async def handshake(self) -> bool:
         """The client's hello; answers with the server's description, or refuses and closes."""
         try:
-            message = loads(await asyncio.wait_for(self.ws.recv(), HELLO_TIMEOUT))
+            data = await asyncio.wait_for(self.ws.recv(), HELLO_TIMEOUT)
+            message = loads(data) if isinstance(data, str) else {"type": "binary frame"}
             if message["type"] != "hello":
                 raise Refused(HANDSHAKE_REQUIRED, 'send {"type": "hello", "protocol": 1} first.')
             version = message.get("protocol")
@@ -102,23 +102,17 @@ class Channel:
         return False
 
     async def serve(self) -> None:
+        """Edit and cancel requests until the connection ends; anything else is answered
+        with bad_message and otherwise ignored."""
         while True:
             data = await self.ws.recv()
             if isinstance(data, bytes):
-                self.post(
-                    Refused(BAD_MESSAGE, "a binary frame that no edit announced.").as_message(
-                        job=None
-                    )
-                )
+                self.bad_message("a binary frame that no edit announced.")
                 continue
             try:
                 message = loads(data)
             except (ValueError, TypeError) as e:
-                self.post(
-                    Refused(BAD_MESSAGE, f"not a JSON message ({str(e)[:80]}).").as_message(
-                        job=None
-                    )
-                )
+                self.bad_message(f"not a JSON message ({str(e)[:80]}).")
                 continue
             if message["type"] == "edit":
                 await self.edit(message)
@@ -126,19 +120,20 @@ class Channel:
                 self.cancel(message.get("job"))
             else:
                 kind = message["type"][:40]
-                self.post(
-                    Refused(
-                        BAD_MESSAGE,
-                        f"unknown message type {kind!r}; this server takes edit and cancel.",
-                    ).as_message(job=None)
+                self.bad_message(
+                    f"unknown message type {kind!r}; this server takes edit and cancel."
                 )
+
+    def bad_message(self, text: str) -> None:
+        self.post(Refused(BAD_MESSAGE, text).as_message(job=None))
 
     async def edit(self, message: dict) -> None:
         """Read the announced frames, check everything, queue the job."""
         limits = self.server.config.limits
         names = message.get("frames")
         count = len(names) if isinstance(names, list) else 0
-        ref = message.get("ref") if ref_ok(message) else None
+        ref = message.get("ref")
+        echo = ref if requests.is_ref(ref) else None  # for the answer, even a refusal
         data = []
         for _ in range(min(count, requests.max_frames(limits))):
             frame = await self.ws.recv()
@@ -148,29 +143,23 @@ class Channel:
                     f"frame {len(data) + 1} of {count} of the edit "
                     "was a text message; send the announced images first.",
                 )
-                self.post(error.as_message(job=None, ref=ref))
+                self.post(error.as_message(job=None, ref=echo))
                 return
             data.append(frame)
         try:
-            requests.ref(message.get("ref"))
-            if count > requests.max_frames(limits):
-                raise Refused(
-                    TOO_LARGE,
-                    f"frames: {count} frames; at most {requests.max_frames(limits)}.",
-                    "frames",
-                )
+            requests.check_ref(ref)
             frames, canvas = requests.check_frames(names, data, limits)
             settings = requests.settings(message.get("params", {}), limits)
             job = Job(self, ref, settings, frames, canvas)
         except Refused as e:
-            self.post(e.as_message(job=None, ref=ref))
+            self.post(e.as_message(job=None, ref=echo))
             return
         self.jobs[job.id] = job  # before the worker can see it, and forget it
         try:
             self.server.submit(job)
         except Refused as e:
             self.jobs.pop(job.id)
-            self.post(e.as_message(job=None, ref=ref))
+            self.post(e.as_message(job=None, ref=echo))
 
     def cancel(self, job_id: object) -> None:
         job = self.jobs.get(job_id) if isinstance(job_id, str) else None
@@ -182,8 +171,3 @@ class Channel:
 
     def forget(self, job: Job) -> None:
         self.jobs.pop(job.id, None)
-
-
-def ref_ok(message: dict) -> bool:
-    value = message.get("ref")
-    return isinstance(value, str) and len(value) <= requests.MAX_REF_CHARS

@@ -98,6 +98,10 @@ def frame_roles(names: object, limits: Limits) -> list[tuple[str, str, int]]:
 
 def check_frames(names: object, data: list[bytes], limits: Limits) -> tuple[list[Frame], tuple]:
     """The frames with their roles, and the canvas size; every image on the same canvas."""
+    if isinstance(names, list) and len(names) > max_frames(limits):
+        raise Refused(
+            TOO_LARGE, f"frames: {len(names)} frames; at most {max_frames(limits)}.", "frames"
+        )
     frames = [
         Frame(role, kind, k, d)
         for (role, kind, k), d in zip(frame_roles(names, limits), data, strict=True)
@@ -209,10 +213,13 @@ def text(p: dict, name: str, max_chars: int) -> None:
         )
 
 
-def ref(value: object) -> str | None:
-    """The client's own name for a request, echoed until the job id is known."""
-    if value is None or (isinstance(value, str) and len(value) <= MAX_REF_CHARS):
-        return value
-    raise Refused(
-        INVALID_FIELD, f"ref: must be a string of at most {MAX_REF_CHARS} characters.", "ref"
-    )
+def is_ref(value: object) -> bool:
+    """The client's own name for a request (optional), echoed until the job id is known."""
+    return value is None or (isinstance(value, str) and len(value) <= MAX_REF_CHARS)
+
+
+def check_ref(value: object) -> None:
+    if not is_ref(value):
+        raise Refused(
+            INVALID_FIELD, f"ref: must be a string of at most {MAX_REF_CHARS} characters.", "ref"
+        )

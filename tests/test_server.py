@@ -212,3 +212,8 @@ def test_pixels_edit_with_server_option(server, tmp_path, capsys):
     assert not np.array_equal(edited, read_png(png(source)))
     wrong = main([*args, "--server", "127.0.0.1:1", "--steps", "4"])
     assert wrong == 2 and "no PIXELS server" in capsys.readouterr().err
+
+
+def test_a_taken_port_is_a_clear_error(server, capsys):
+    assert main(["serve", "--port", str(server.port)]) == 2
+    assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
