@@ -66,19 +66,19 @@ class Server:
         }
 
     def model_info(self) -> dict:
+        """The model in use; while there is none, the name and state of its load."""
         model, load = self.worker.model, self.worker.load
-        described = {"name": load.name, "state": load.state}
-        if model is not None:
-            described = {
-                "name": model.name,
-                "state": "ready",
-                "device": str(model.device),
-                "dtype": str(model.dtype).removeprefix("torch."),
-                "random_weights": model.random_weights,
-                "native_size": model.native_size,
-                "low_memory": self.worker.low_memory,
-            }
-        return described
+        if model is None:
+            return {"name": load.name, "state": load.state}
+        return {
+            "name": model.name,
+            "state": "ready",
+            "device": str(model.device),
+            "dtype": str(model.dtype).removeprefix("torch."),
+            "random_weights": model.random_weights,
+            "native_size": model.native_size,
+            "low_memory": self.worker.low_memory,
+        }
 
     # --- jobs --------------------------------------------------------------------------
 

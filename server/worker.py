@@ -120,75 +120,73 @@ class Worker(threading.Thread):
         log.info("model %s ready on %s (%s)", model.name, model.device, model.dtype)
 
     def run_job(self, job: Job) -> None:
+        """Run one job and tell its owner how it ended, whatever happens."""
         job.state, job.started = "running", time.time()
-        owner = job.owner
         try:
-            if self._stopping:
-                raise Refused(SHUTTING_DOWN, "the server is shutting down.")
-            if job.cancel.is_set():
-                raise Cancelled()
-            if self.editor is None:
-                raise Refused(
-                    MODEL_UNAVAILABLE,
-                    f"no model is loaded ({self.load.name}: {self.load.error or self.load.state})."
-                    " Load one with POST /v1/models/load?name=...",
-                )
-            owner.post({"type": "started", "job": job.id})
-            began = time.perf_counter()
-            inputs = decode(job)
-            decoded = time.perf_counter()
-            result = self.edit(job, *inputs)
-            encoding = time.perf_counter()
-            # Bytes to this machine are free; compressing a large canvas is not.
-            png = images.encode(result.image, level=0 if owner.local else 1)
-            timings = {
-                "queued": job.started - job.submitted,
-                "decode_images": decoded - began,
-                **result.timings,
-                "edit": encoding - decoded,  # the engine's call, maps and progress included
-                "encode_result": time.perf_counter() - encoding,
-            }
+            self.deliver(job)
             job.state = "done"
-            owner.post(
-                {
-                    "type": "result",
-                    "job": job.id,
-                    "seed": result.seed,
-                    "region": list(result.region) if result.region else None,
-                    "working_size": list(result.working_size) if result.working_size else None,
-                    "steps_run": result.steps_run,
-                    "timings": {k: round(v, 4) for k, v in timings.items()},
-                    "random_weights": result.random_weights,
-                    "frames": 1,
-                },
-                [png],
-            )
         except Cancelled:
             if self._stopping:  # not the user's doing: say why it ended
-                job.state, job.error = "failed", SHUTTING_DOWN
-                owner.post(
-                    Refused(SHUTTING_DOWN, "the server is shutting down.").as_message(
-                        job=job.id, ref=job.ref
-                    )
-                )
+                self.fail(job, Refused(SHUTTING_DOWN, "the server is shutting down."))
             else:
                 job.state = "cancelled"
-                owner.post({"type": "cancelled", "job": job.id})
+                job.owner.post({"type": "cancelled", "job": job.id})
         except Refused as e:
-            job.state, job.error = "failed", e.code
-            owner.post(e.as_message(job=job.id, ref=job.ref))
+            self.fail(job, e)
         except Exception as e:
             log.exception("job %s failed", job.id)
-            job.state, job.error = "failed", EDIT_FAILED
-            error = Refused(
-                EDIT_FAILED,
+            message = (
                 f"the edit failed ({type(e).__name__}: {first_line(e)}). The server keeps "
-                "running; its log has the details.",
+                "running; its log has the details."
             )
-            owner.post(error.as_message(job=job.id, ref=job.ref))
+            self.fail(job, Refused(EDIT_FAILED, message))
         finally:
             job.finished = time.time()
             self.on_finish(job)
+
+    def deliver(self, job: Job) -> None:
+        """Decode, edit, encode, and send the result to the job's owner."""
+        if self._stopping:
+            raise Refused(SHUTTING_DOWN, "the server is shutting down.")
+        if job.cancel.is_set():
+            raise Cancelled()
+        if self.editor is None:
+            raise Refused(
+                MODEL_UNAVAILABLE,
+                f"no model is loaded ({self.load.name}: {self.load.error or self.load.state})."
+                " Load one with POST /v1/models/load?name=...",
+            )
+        job.owner.post({"type": "started", "job": job.id})
+        began = time.perf_counter()
+        inputs = decode(job)
+        decoded = time.perf_counter()
+        result = self.edit(job, *inputs)
+        edited = time.perf_counter()
+        # Bytes to this machine are free; compressing a large canvas is not.
+        png = images.encode(result.image, level=0 if job.owner.local else 1)
+        timings = {
+            "queued": job.started - job.submitted,
+            "decode_images": decoded - began,
+            **result.timings,
+            "edit": edited - decoded,  # the engine's call, maps and progress included
+            "encode_result": time.perf_counter() - edited,
+        }
+        message = {
+            "type": "result",
+            "job": job.id,
+            "seed": result.seed,
+            "region": list(result.region) if result.region else None,
+            "working_size": list(result.working_size) if result.working_size else None,
+            "steps_run": result.steps_run,
+            "timings": {k: round(v, 4) for k, v in timings.items()},
+            "random_weights": result.random_weights,
+            "frames": 1,
+        }
+        job.owner.post(message, [png])
+
+    def fail(self, job: Job, error: Refused) -> None:
+        job.state, job.error = "failed", error.code
+        job.owner.post(error.as_message(job=job.id, ref=job.ref))
 
     def edit(self, job: Job, source, exemplars, global_map):
         """Run the edit, with progress; one retry in low-memory mode after an
