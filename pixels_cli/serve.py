@@ -61,6 +61,7 @@ def run(args) -> int:
         limits=limits,
     )
     logging.basicConfig(level=logging.INFO, format="pixels serve: %(message)s")
+    logging.getLogger("websockets").setLevel(logging.WARNING)  # a line per connection is noise
     server = Server(config)
 
     def ready(server: Server) -> None:
