@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from pixels_cli.main import main
-from pixels_client import Client, protocol
+from pixels_client import AuthError, Client, protocol
 
 TOKEN = "fuzz-secret-token"
 MAX_FRAME = 300_000
@@ -278,7 +278,7 @@ def test_fuzz_hostile_messages_then_a_valid_edit(guarded):
     assert after.image == before.image and after.seed == before.seed
 
 
-def test_token_guards_the_http_side_too(guarded):
+def test_the_token_guards_http_and_the_client_says_so(guarded):
     def status_of(path: str, headers: dict | None = None) -> int:
         request = urllib.request.Request(guarded.http + path, headers=headers or {})
         try:
@@ -292,6 +292,10 @@ def test_token_guards_the_http_side_too(guarded):
     assert status_of("/v1/info?token=wrong") == 401
     assert status_of(f"/?token={TOKEN}") == 200
     assert status_of("/v1/models", {"Authorization": f"Bearer {TOKEN}"}) == 200
+    with pytest.raises(AuthError, match="token"):
+        Client(guarded.url, token="wrong").connect()
+    with Client(guarded.url, token=TOKEN) as client:
+        assert client.connect().limits["max_pixels"] == MAX_PIXELS
 
 
 def test_other_hosts_need_a_token(capsys, monkeypatch):
