@@ -16,11 +16,10 @@ from tqdm import tqdm
 from pixels_engine import Editor, EditSettings, Exemplar, load_model
 from pixels_engine.errors import PixelsError
 from pixels_engine.images import load_grey, load_rgba, save_image
-from pixels_engine.models import ALIASES, BUILTIN
 from pixels_engine.thresholds import CURVES
 
 from . import remote
-from .options import add_map_options, map_ops
+from .options import add_map_options, add_model_options, map_ops
 
 
 class AddExemplar(argparse.Action):
@@ -87,14 +86,7 @@ def register(commands) -> None:
         default="single",
         help="single: all exemplars in one pass; chain: one after another",
     )
-    parser.add_argument(
-        "--model",
-        default="tiny",
-        help=f"{', '.join(BUILTIN + tuple(ALIASES))}, a diffusers folder, "
-        "a .safetensors file or a Hugging Face id",
-    )
-    parser.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
-    parser.add_argument("--dtype", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
+    add_model_options(parser)
     parser.add_argument(
         "--server",
         metavar="URL",

@@ -3,6 +3,7 @@
 import argparse
 
 from pixels_engine.maps import MapOps
+from pixels_engine.models import ALIASES, BUILTIN
 
 
 def number_list(text: str) -> tuple[float, float]:
@@ -55,3 +56,14 @@ def map_ops(args: argparse.Namespace) -> MapOps:
         feather=args.feather,
         quantise=args.quantise,
     )
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        default="tiny",
+        help=f"{', '.join(BUILTIN + tuple(ALIASES))}, a diffusers folder, "
+        "a .safetensors file or a Hugging Face id",
+    )
+    parser.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
+    parser.add_argument("--dtype", default="auto", choices=["auto", "fp32", "fp16", "bf16"])

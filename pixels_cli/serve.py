@@ -13,8 +13,9 @@ import sys
 
 from pixels_client.protocol import DEFAULT_HOST, DEFAULT_PORT, EDIT_PATH
 from pixels_engine.errors import PixelsError
-from pixels_engine.models import ALIASES, BUILTIN
 from server import Config, Limits, Server
+
+from .options import add_model_options
 
 
 def register(commands) -> None:
@@ -27,11 +28,7 @@ def register(commands) -> None:
     defaults = Limits()
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
-    parser.add_argument(
-        "--model", default="tiny", help=f"{', '.join(BUILTIN + tuple(ALIASES))}, a folder or file"
-    )
-    parser.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
-    parser.add_argument("--dtype", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
+    add_model_options(parser)
     parser.add_argument(
         "--token",
         default=os.environ.get("PIXELS_TOKEN"),
