@@ -27,7 +27,11 @@ class ServerProcess:
     """`python -m pixels_cli serve` in a subprocess, on a free port (or `port`)."""
 
     def __init__(self, *args: str, port: int = 0):
-        env = {**os.environ, "PIXELS_CACHE": CACHE, "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "PIXELS_CACHE": CACHE,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        }
         command = [sys.executable, "-m", "pixels_cli", "serve", "--port", str(port), *args]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
