@@ -19,6 +19,7 @@ from pixels_engine.images import load_grey, load_rgba, save_image
 from pixels_engine.models import ALIASES, BUILTIN
 from pixels_engine.thresholds import CURVES
 
+from . import remote
 from .options import add_map_options, map_ops
 
 
@@ -94,6 +95,11 @@ def register(commands) -> None:
     )
     parser.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
     parser.add_argument("--dtype", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="run the edit on a `pixels serve` (e.g. 127.0.0.1:7860); its model is used",
+    )
     add_map_options(parser)
 
 
@@ -133,6 +139,8 @@ def run(args) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
         raise PixelsError(f"--out {out}: folder {out.parent} does not exist.")
+    if args.server:
+        return remote.run(args, settings, source, exemplars, global_map)
     model = load_model(args.model, args.device, args.dtype)
     if model.random_weights:
         print(

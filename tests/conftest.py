@@ -1,10 +1,12 @@
 """Shared fixtures: the built-in tiny model, built fresh into a temporary cache once per
 run, so every run also proves the build -> save -> from_pretrained path. It runs on the
-CPU unless PIXELS_TEST_DEVICE names another device (the GPU check sets cuda)."""
+CPU unless PIXELS_TEST_DEVICE names another device (the GPU check sets cuda). `server`
+is a real `pixels serve` on loopback, shared by the tests that need no special limits."""
 
 import os
 
 import pytest
+from serving import ServerProcess
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
@@ -33,3 +35,10 @@ def editor(tiny):
     from pixels_engine import Editor
 
     return Editor(tiny)
+
+
+@pytest.fixture(scope="session")
+def server():
+    process = ServerProcess("--queue-size", "3")
+    yield process
+    process.stop()

@@ -1,0 +1,75 @@
+"""`pixels serve`: run the local edit server for the GIMP and Krita plug-ins.
+
+pixels serve                                  # 127.0.0.1:7860, tiny model
+pixels serve --model sdxl --port 7861
+PIXELS_TOKEN=secret pixels serve --host 0.0.0.0   # other machines: token required
+"""
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from pixels_client.protocol import DEFAULT_HOST, DEFAULT_PORT, EDIT_PATH
+from pixels_engine.models import ALIASES, BUILTIN
+from server import Config, Limits, Server
+
+
+def register(commands) -> None:
+    parser = commands.add_parser(
+        "serve",
+        help="run the local edit server the plug-ins talk to",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    defaults = Limits()
+    parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    parser.add_argument(
+        "--model", default="tiny", help=f"{', '.join(BUILTIN + tuple(ALIASES))}, a folder or file"
+    )
+    parser.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
+    parser.add_argument("--dtype", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("PIXELS_TOKEN"),
+        help="secret clients must send (default: $PIXELS_TOKEN); required off loopback",
+    )
+    parser.add_argument("--queue-size", type=int, default=defaults.queue_size)
+    parser.add_argument("--max-pixels", type=int, default=defaults.max_pixels)
+    parser.add_argument("--max-steps", type=int, default=defaults.max_steps)
+    parser.add_argument("--max-frame-bytes", type=int, default=defaults.max_frame_bytes)
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    limits = Limits(
+        queue_size=args.queue_size,
+        max_pixels=args.max_pixels,
+        max_steps=args.max_steps,
+        max_frame_bytes=args.max_frame_bytes,
+    )
+    config = Config(
+        host=args.host,
+        port=args.port,
+        model=args.model,
+        device=args.device,
+        dtype=args.dtype,
+        token=args.token or None,
+        limits=limits,
+    )
+    logging.basicConfig(level=logging.INFO, format="pixels serve: %(message)s")
+    server = Server(config)
+
+    def ready(server: Server) -> None:
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        print(
+            f"pixels serve: listening on http://{host}:{server.port} (status page); plug-ins "
+            f"connect to ws://{host}:{server.port}{EDIT_PATH}; loading model {args.model}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    asyncio.run(server.serve(ready))
+    return 0

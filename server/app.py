@@ -1,0 +1,206 @@
+"""The server: one port where `websockets` owns the socket, upgrades /v1/edit to the edit
+channel and hands every other HTTP request to the Flask app.
+
+    asyncio.run(Server(Config(model="tiny")).serve())
+"""
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import signal
+import threading
+import time
+import urllib.parse
+from collections import deque
+from importlib.metadata import PackageNotFoundError, version
+
+from websockets.asyncio.server import serve
+
+from pixels_client.protocol import EDIT_PATH, PROTOCOL_VERSION, SHUTTING_DOWN, TOKEN_HEADER
+
+from . import http
+from .channel import Channel
+from .config import Config, is_loopback
+from .errors import Refused
+from .jobs import FairQueue, Job
+from .worker import Load, Worker
+
+log = logging.getLogger("pixels.server")
+CAPABILITIES = ["edit", "cancel", "progress", "preview", "fair-queue", "models"]
+RECENT_JOBS = 20
+
+
+def server_version() -> str:
+    try:
+        return version("pixels-studio")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class Server:
+    def __init__(self, config: Config):
+        config.validate()
+        self.config = config
+        self.queue = FairQueue(config.limits.queue_size)
+        load = Load(config.model, config.device, config.dtype)
+        self.worker = Worker(self.queue, load, config.preview_interval, self.taken, self.finished)
+        self.recent: deque[Job] = deque(maxlen=RECENT_JOBS)
+        self.channels: set[Channel] = set()
+        self.http = http.create_app(self)
+        self.started = time.time()
+        self.port = config.port
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop_thread: int | None = None
+
+    # --- what the clients and the status page are told -------------------------------
+
+    def info(self) -> dict:
+        """The handshake's description of this server (also GET /v1/info)."""
+        return {
+            "protocol": PROTOCOL_VERSION,
+            "server": server_version(),
+            "model": self.model_info(),
+            "limits": self.config.limits.as_dict(),
+            "capabilities": CAPABILITIES,
+        }
+
+    def model_info(self) -> dict:
+        model, load = self.worker.model, self.worker.load
+        described = {"name": load.name, "state": load.state}
+        if model is not None:
+            described = {
+                "name": model.name,
+                "state": "ready",
+                "device": str(model.device),
+                "dtype": str(model.dtype).removeprefix("torch."),
+                "random_weights": model.random_weights,
+                "native_size": model.native_size,
+                "low_memory": self.worker.low_memory,
+            }
+        return described
+
+    # --- jobs --------------------------------------------------------------------------
+
+    def submit(self, job: Job) -> None:
+        """Queue a job (Refused when the queue is full) and tell the clients where they are."""
+        self.queue.put(job)
+        order = self.queue.order()
+        job.position = order.index(job) + 1 if job in order else 1
+        job.owner.post({"type": "queued", "job": job.id, "ref": job.ref, "position": job.position})
+        self.announce_positions()
+
+    def announce_positions(self) -> None:
+        """Tell each waiting job's owner its new place, when it changed (loop thread only)."""
+        for place, job in enumerate(self.queue.order(), start=1):
+            if job.position != place:
+                job.position = place
+                job.owner.post({"type": "queued", "job": job.id, "position": place})
+
+    def cancel(self, job: Job) -> None:
+        """A waiting job ends now; a running one at its next step."""
+        job.cancel.set()
+        if self.queue.remove(job):
+            job.state, job.finished = "cancelled", time.time()
+            job.owner.post({"type": "cancelled", "job": job.id})
+            self.finished(job)
+            self.announce_positions()
+
+    def taken(self, job: Job) -> None:
+        """The worker took `job` off the queue: the others move up."""
+        self.loop.call_soon_threadsafe(self.announce_positions)
+
+    def finished(self, job: Job) -> None:
+        """Called once per job, from whichever thread ended it."""
+        job.owner.forget(job)
+        self.recent.appendleft(job)
+
+    # --- the socket --------------------------------------------------------------------
+
+    async def handle(self, ws) -> None:
+        channel = Channel(self, ws)
+        self.channels.add(channel)
+        try:
+            await channel.run()
+        finally:
+            self.channels.discard(channel)
+
+    async def process_request(self, connection, request):
+        """Refuse what is not allowed; let /v1/edit upgrade; answer the rest with Flask."""
+        path = urllib.parse.urlsplit(request.path).path
+        refusal = self.refusal(request, path)
+        if refusal is not None:
+            return connection.respond(*refusal)
+        if path == EDIT_PATH:
+            return None  # the websocket handshake; websockets checks the Origin
+        peer = connection.remote_address[0]
+        return await asyncio.to_thread(http.respond, self.http, request, peer)
+
+    def refusal(self, request, path: str) -> tuple[int, str] | None:
+        """(status, reason) if the request must not be served."""
+        origin = request.headers.get("Origin")
+        if origin is not None and (path == EDIT_PATH or origin not in self.own_origins()):
+            return 403, f"requests from web pages ({origin[:100]}) are refused.\n"
+        if is_loopback(self.config.host):
+            host = request.headers.get("Host", "")
+            if host not in self.own_hosts():  # a DNS-rebinding page calls us by its name
+                return 403, f"unknown Host {host[:100]!r}; use 127.0.0.1:{self.port}.\n"
+        if self.config.token and path != "/health" and not self.authorised(request):
+            return 401, f"a token is required: send the header {TOKEN_HEADER}: Bearer TOKEN.\n"
+        return None
+
+    def own_hosts(self) -> set[str]:
+        names = {"127.0.0.1", "localhost", "[::1]", self.config.host}
+        return {f"{name}:{self.port}" for name in names}
+
+    def own_origins(self) -> set[str]:
+        return {f"http://{host}" for host in self.own_hosts()}
+
+    def authorised(self, request) -> bool:
+        """The token from the header, or from ?token= (for the status page in a browser);
+        compared in constant time."""
+        given = request.headers.get(TOKEN_HEADER, "").removeprefix("Bearer ").strip()
+        if not given:
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.path).query)
+            given = query.get("token", [""])[0]
+        return hmac.compare_digest(given.encode(), self.config.token.encode())
+
+    async def serve(self, ready=None) -> None:
+        """Serve until SIGINT or SIGTERM (or the `stop` future), then shut down cleanly:
+        waiting jobs are refused, the running one cancelled, the connections closed."""
+        self.loop = asyncio.get_running_loop()
+        self.loop_thread = threading.get_ident()
+        self.stop = self.loop.create_future()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # not on Windows, nor off the main thread (a server run inside a test)
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                self.loop.add_signal_handler(signum, self.request_stop)
+        self.worker.start()
+        limits = self.config.limits
+        async with serve(
+            self.handle,
+            self.config.host,
+            self.config.port,
+            process_request=self.process_request,
+            origins=[None],  # plug-ins send no Origin; browsers always do
+            max_size=limits.max_frame_bytes,
+            compression=None,  # PNG frames are compressed already
+            max_queue=4 + 2 * limits.max_exemplars,
+        ) as ws_server:
+            self.port = ws_server.sockets[0].getsockname()[1]
+            if ready is not None:
+                ready(self)
+            await self.stop
+            self.worker.stop()
+            for job in self.queue.close():
+                job.state, job.error = "failed", SHUTTING_DOWN
+                job.owner.post(
+                    Refused(SHUTTING_DOWN, "the server is shutting down.").as_message(job=job.id)
+                )
+            await asyncio.to_thread(self.worker.join, 30)
+            await asyncio.sleep(0.1)  # let the senders flush the last messages
+        log.info("server stopped")
+
+    def request_stop(self) -> None:
+        if not self.stop.done():
+            self.stop.set_result(None)

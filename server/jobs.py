@@ -1,0 +1,127 @@
+"""Jobs and the bounded queue that serves the clients in turn.
+
+The queue keeps one lane per connection and takes the head of each lane in turn, so a
+client with ten jobs queued does not make another client's single job wait for all ten.
+"""
+
+import threading
+import time
+import uuid
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+from pixels_client.protocol import QUEUE_FULL, SHUTTING_DOWN
+from pixels_engine import EditSettings
+
+from .errors import Refused
+from .requests import Frame
+
+
+@dataclass(eq=False)
+class Job:
+    owner: object  # the connection that submitted it; the only one told about it
+    ref: str | None
+    settings: EditSettings
+    frames: list[Frame]
+    canvas: tuple[int, int]
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    state: str = "queued"  # running, done, failed, cancelled
+    position: int = 0  # last position told to the owner
+    submitted: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    error: str | None = None
+
+    def summary(self) -> dict:
+        """For the status page and /v1/status: no images, no prompt."""
+        end = self.finished or time.time()
+        return {
+            "id": self.id,
+            "client": getattr(self.owner, "peer", "?"),
+            "state": self.state,
+            "canvas": f"{self.canvas[0]}x{self.canvas[1]}",
+            "steps": self.settings.steps,
+            "waited_s": round((self.started or end) - self.submitted, 2),
+            "ran_s": round(end - self.started, 2) if self.started else None,
+            "error": self.error,
+        }
+
+
+class FairQueue:
+    """At most `capacity` waiting jobs; `get` takes one from each owner in turn."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._lanes: OrderedDict[object, deque[Job]] = OrderedDict()
+        self._size = 0
+        self._woken = False
+        self._closed = False
+        self._cond = threading.Condition()
+
+    def __len__(self) -> int:
+        return self._size
+
+    def put(self, job: Job) -> None:
+        with self._cond:
+            if self._closed:
+                raise Refused(SHUTTING_DOWN, "the server is shutting down.")
+            if self._size >= self.capacity:
+                raise Refused(
+                    QUEUE_FULL,
+                    f"the queue is full ({self.capacity} jobs waiting). Try again when one of "
+                    "your jobs has finished.",
+                )
+            self._lanes.setdefault(job.owner, deque()).append(job)
+            self._size += 1
+            self._cond.notify_all()
+
+    def get(self) -> Job | None:
+        """The next job, waiting for one; None when woken (see `wake`) or closed."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._size or self._woken or self._closed)
+            if self._woken or self._closed:
+                self._woken = False
+                return None
+            owner, lane = next(iter(self._lanes.items()))
+            job = lane.popleft()
+            self._size -= 1
+            del self._lanes[owner]
+            if lane:  # the owner goes to the back of the line
+                self._lanes[owner] = lane
+            return job
+
+    def remove(self, job: Job) -> bool:
+        """Take a waiting job out; False if it is not waiting (running or done)."""
+        with self._cond:
+            lane = self._lanes.get(job.owner)
+            if lane is None or job not in lane:
+                return False
+            lane.remove(job)
+            self._size -= 1
+            if not lane:
+                del self._lanes[job.owner]
+            return True
+
+    def order(self) -> list[Job]:
+        """The waiting jobs in the order they will run."""
+        with self._cond:
+            lanes = [list(lane) for lane in self._lanes.values()]
+        depth = max((len(lane) for lane in lanes), default=0)
+        return [lane[i] for i in range(depth) for lane in lanes if i < len(lane)]
+
+    def wake(self) -> None:
+        """Make a waiting `get` return None (the worker has other work: a model load)."""
+        with self._cond:
+            self._woken = True
+            self._cond.notify_all()
+
+    def close(self) -> list[Job]:
+        """Stop serving; returns the jobs that were still waiting."""
+        with self._cond:
+            self._closed = True
+            jobs = [job for lane in self._lanes.values() for job in lane]
+            self._lanes.clear()
+            self._size = 0
+            self._cond.notify_all()
+            return jobs
