@@ -81,6 +81,10 @@ def test_edit_inside_krita(hosts, plugin, server):
     assert facts["unchanged_after_down"]
     assert facts["names"] == ["Source", "Lake", "Rug", "Rug map", "Patch"]
 
+    # The other map sources: a selection mask and the document's selection, inverted.
+    assert facts["selection_mask_map"] and facts["selection_map"], facts
+    assert facts["visible_result_on_top"], facts
+
 
 def closed_port() -> int:
     with socket.socket() as s:
