@@ -2,7 +2,7 @@
 
 `Server` owns the client connection; each call runs on a short-lived worker thread and
 reports back through Qt signals, which Qt delivers on the UI thread, so the docker never
-waits on the network. `request` and `decode` are the blocking halves, shared with tests.
+waits on the network. `request` is what an edit sends (the Krita tests check it).
 """
 
 import threading
