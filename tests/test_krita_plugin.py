@@ -112,6 +112,9 @@ def test_docker_in_krita_app(hosts, plugin, server):
     assert seen["layers"][2].startswith("PIXELS edit (seed "), why
     assert seen["map_choice"] == "Auto (from its alpha)", why
     assert seen["progress"] >= 1, why
+    edited = seen["layers"][2]
+    assert seen["layers_again"] == ["Background", "Source", edited, edited, "Exemplar"], why
+    assert seen["history_after_discard"] == 0, why
     for name in ("window.png", "docker.png", "panel.png"):
         image = Image.open(shots / name).convert("RGB")
         assert len(image.getcolors(maxcolors=1 << 20)) > 50, f"{name} is nearly uniform"
