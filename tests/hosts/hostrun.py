@@ -44,13 +44,15 @@ exit $?
 """
 
 
-# Starts Xvfb, waits for its socket, runs the command on it. Instead of xvfb-run, which exits 5
-# now and then after Krita's crash on quit ("problem while cleaning up temporary directory"):
-# the display listens only on its socket file in the run's private /tmp, so parallel runs can
+# Starts Xvfb, waits until it accepts clients (it writes -displayfd then; its socket file
+# appears a moment earlier, and a client starting in that moment failed with "could not
+# connect to display"), runs the command on it. Instead of xvfb-run, which exits 5 now and
+# then after Krita's crash on quit ("problem while cleaning up temporary directory"): the
+# display listens only on its socket file in the run's private /tmp, so parallel runs can
 # all use :99, and the PID namespace ends Xvfb with the run.
 _XVFB = r"""
-Xvfb :99 -screen 0 1280x800x24 -nolisten tcp -nolisten local &
-until [ -e /tmp/.X11-unix/X99 ]; do
+Xvfb :99 -screen 0 1280x800x24 -nolisten tcp -nolisten local -displayfd 3 3>/tmp/xready &
+until [ -s /tmp/xready ]; do
     kill -0 $! || exit 1
     sleep 0.1
 done
