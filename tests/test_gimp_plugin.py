@@ -1,0 +1,217 @@
+"""The GIMP plug-in inside the real GIMP 3.0.4 (tests/hosts/), against a real server.
+
+The plug-in folder is assembled as users get it (plugin_gimp/assemble.py), installed into
+a fresh GIMP profile, and called NONINTERACTIVE through the PDB by a batch script
+(hosts/fixtures/gimp_pixels_batch.py) that builds the images, runs the cases and saves
+every layer's pixels before and after. Two GIMP runs: the edits, then the failures.
+"""
+
+import json
+import threading
+
+import numpy as np
+import pytest
+from serving import LONG, ServerProcess
+from websockets.sync.server import serve
+
+from plugin_gimp import assemble
+from tests.hosts import hostrun
+from tests.test_hosts import hosts_root  # noqa: F401 (the chroot fixture)
+
+FIXTURES = hostrun.HERE / "fixtures"
+QUICK = {"steps": 4, "strength": 0.5, "seed": 11, "transition": 8.0}
+RESULT = "PIXELS edit (seed 11)"
+
+
+class Run:
+    """What the batch script reported, and the pixels it saved (raw, per layer)."""
+
+    def __init__(self, report: dict, out):
+        self.report, self.out = report, out
+
+    def pixels(self, case: str, layer: str, tag: str, channels=4, dtype=np.uint8):
+        entry = next(e for e in self.report[case][tag] if e["name"] == layer)
+        data = np.frombuffer((self.out / f"{case}-{layer}.{tag}").read_bytes(), dtype)
+        return data.reshape(entry["h"], entry["w"], channels)
+
+    def untouched(self, case: str) -> None:
+        """Every layer (and mask) that was there before has the same pixels after."""
+        saved = sorted(self.out.glob(f"{case}-*.before"))
+        assert len(saved) >= 4
+        for before in saved:
+            after = before.with_suffix(".after")
+            assert before.read_bytes() == after.read_bytes(), before.name
+
+
+def run_cases(root, tmp_path, cases: list[dict]) -> Run:
+    """Install the assembled plug-in and run the batch script over `cases`."""
+    hosts = hostrun.Hosts(root, tmp_path)
+    hosts.install_gimp_plugin(assemble.assemble(tmp_path / "build"))
+    script = hosts.bind(FIXTURES, "/pixels/fixtures") + "/gimp_pixels_batch.py"
+    out = tmp_path / "out"
+    out.mkdir()
+    spec = {"out": hosts.inside(out), "cases": cases}
+    result = hosts.gimp_batch(f"SPEC = {spec!r}; exec(open({script!r}).read())", timeout=240)
+    assert result.returncode == 0 and "PIXELS-BATCH done" in result.stdout, result.describe()
+    report = json.loads((out / "report.json").read_text())
+    for name, case in report.items():
+        assert "exception" not in case, f"{name}:\n{case['exception']}"
+    return Run(report, out)
+
+
+@pytest.fixture(scope="module")
+def edits(hosts_root, tmp_path_factory, server):  # noqa: F811
+    settings = {**QUICK, "server": server.url}
+    names = ("rgb", "deep", "grey", "visible")
+    cases = [{"name": name, "settings": settings} for name in names]
+    return run_cases(hosts_root, tmp_path_factory.mktemp("gimp-edits"), cases)
+
+
+@pytest.fixture(scope="module")
+def failures(hosts_root, tmp_path_factory, server):  # noqa: F811
+    locked = ServerProcess("--token", "right-token")
+    old = start_old_server()
+    try:
+        cases = [
+            ("down", {"server": "ws://127.0.0.1:9"}),
+            ("token", {"server": locked.url, "token": "wrong-token"}),
+            ("version", {"server": f"ws://127.0.0.1:{old.socket.getsockname()[1]}"}),
+            ("refused", {"server": server.url, "prompt": "x" * 2500}),
+            ("cancel", {"server": server.url, **LONG}),
+        ]
+        specs = [
+            {"name": name, "kind": "failure", "settings": {**QUICK, **settings}}
+            for name, settings in cases
+        ]
+        specs[-1].update(kill=True, http=server.http)
+        return run_cases(hosts_root, tmp_path_factory.mktemp("gimp-failures"), specs)
+    finally:
+        old.shutdown()
+        locked.stop()
+
+
+def start_old_server():
+    """A server that speaks another protocol version: it refuses the hello."""
+
+    def refuse(ws):
+        ws.recv()
+        message = "this server speaks protocol 2: update the plug-in"
+        reply = {"type": "error", "code": "version_mismatch", "field": "protocol"}
+        ws.send(json.dumps({**reply, "message": message}))
+
+    old = serve(refuse, "127.0.0.1", 0)
+    threading.Thread(target=old.serve_forever, daemon=True).start()
+    return old
+
+
+def layers(entries: list[dict]) -> list[tuple]:
+    return [(e["name"], e["x"], e["y"], e["w"], e["h"]) for e in entries]
+
+
+def test_result_is_a_new_layer_above_the_source_with_its_size_and_offset(edits):
+    report = edits.report
+    case = report["rgb"]
+    assert case["status"] == ["success", None]
+    before, after = layers(case["before"]), layers(case["after"])
+    source = before[2]
+    assert source[0] == "source"
+    assert after == [*before[:2], (RESULT, *source[1:]), *before[2:]]
+
+
+def test_nothing_else_changes_and_untouched_pixels_are_the_source(edits):
+    edits.untouched("rgb")
+    source = edits.pixels("rgb", "source", "before")
+    result = edits.pixels("rgb", RESULT, "after")
+    same = (source == result).all(axis=-1)
+    # far from both exemplars the map is white: exactly the source
+    assert same[:8].all() and same[:, 48:64].all() and same[60:, :56].all()
+    # the lake (masked to its right half: canvas x 12..43, y 10..57) and the rug changed
+    assert not same[20:50, 16:40].any()
+    assert not same[50:70, 82:94].all()
+    # the lake's masked-out left half and the part of the canvas it does not cover stay
+    assert same[20:50, :10].all()
+
+
+def test_parameters_are_a_persistent_parasite_that_survives_the_xcf(edits):
+    report = edits.report
+    result = next(e for e in report["rgb"]["after"] if e["name"] == RESULT)
+    record = json.loads(result["parasite"])
+    assert record["version"] == 1 and record["model"] == "tiny"
+    settings = record["settings"]
+    assert settings["seed"] == 11 and settings["steps"] == 4 and settings["strength"] == 0.5
+    assert settings["source"] == "lowest" and settings["edit-map"] == "alpha"
+    assert settings["server"].startswith("ws://127.0.0.1:") and "token" not in settings
+    reloaded = dict(report["rgb"]["reloaded"])
+    assert json.loads(reloaded[RESULT]) == record
+    assert [name for name, parasite in reloaded.items() if parasite] == [RESULT]
+
+
+def test_high_bit_depth_keeps_unchanged_pixels_exact(edits):
+    report, pixels = edits.report, edits.pixels
+    case = report["deep"]
+    assert case["status"] == ["success", None] and case["precision"] == "u16-non-linear"
+    source = pixels("deep", "source", "before", dtype=np.uint16)
+    result = pixels("deep", RESULT, "after", dtype=np.uint16)
+    region = json.loads(next(e for e in case["after"] if e["name"] == RESULT)["parasite"])["region"]
+    x0, y0, x1, y1 = region
+    assert (x1, y1) < (224, 176), "the region should leave part of the canvas out"
+    outside = np.ones(source.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert np.array_equal(source[outside], result[outside])  # 16-bit exact
+    # inside the region the edit went through 8-bit sRGB: unchanged areas within 1/255
+    near = np.abs(source[y0:y1, x0:x1].astype(int) - result[y0:y1, x0:x1]).max(axis=-1)
+    assert (near <= 129).mean() > 0.5
+    assert layers(case["after"])[2] == (RESULT, 30, 20, 224, 176)
+
+
+def test_grey_image_gets_a_grey_layer_and_the_selection_is_the_map(edits):
+    report, pixels = edits.report, edits.pixels
+    case = report["grey"]
+    assert case["status"] == ["success", None]
+    result = next(e for e in case["after"] if e["name"] == RESULT)
+    assert result["grey"] and result["alpha"]
+    assert json.loads(result["parasite"])["settings"]["edit-map"] == "selection"
+    source = pixels("grey", "source", "before", 2)
+    edited = pixels("grey", RESULT, "after", 2)
+    same = (source == edited).all(axis=-1)
+    assert same[:10].all() and same[40:].all() and same[:, :18].all()  # outside the selection
+    assert not same[14:34, 22:42].all()
+
+
+def test_visible_image_source_reads_without_changing_the_image(edits):
+    report, pixels = edits.report, edits.pixels
+    case = report["visible"]
+    assert case["status"] == ["success", None] and case["images"] == 1
+    assert layers(case["after"]) == [(RESULT, 0, 0, 160, 120), *layers(case["before"])]
+    background = pixels("visible", "background", "before")
+    result = pixels("visible", RESULT, "after")
+    assert np.array_equal(result[:5, :5], background[:5, :5])  # bare background, untouched
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("down", "no PIXELS server at ws://127.0.0.1:9"),
+        ("token", "refused the connection"),
+        ("version", "protocol 2"),
+        ("refused", "prompt"),
+    ],
+)
+def test_failure_gives_a_clear_message_and_leaves_the_image(failures, name, words):
+    report = failures.report
+    case = report[name]
+    status, message = case["status"]
+    assert status == "execution-error" and message.startswith("PIXELS: ")
+    assert words in message
+    assert case["after"] == case["before"]
+    failures.untouched(name)
+
+
+def test_cancel_ends_the_job_on_the_server_and_leaves_the_image(failures):
+    report = failures.report
+    case = report["cancel"]
+    assert case["killed"], "the plug-in process was not found while its job ran"
+    assert case["status"][0] != "success"
+    assert case["jobs"][-1]["state"] == "cancelled" and case["jobs"][-1]["steps"] == 150
+    assert case["after"] == case["before"]
+    failures.untouched("cancel")
