@@ -42,11 +42,16 @@ def test_changed_rect_clips_the_region_to_the_canvas():
     assert canvas.changed_rect([100, 0, 120, 10], box) is None
 
 
-def test_crop_takes_the_rows_of_a_rectangle():
-    width, bpp = 4, 2
-    pixels = bytes(range(4 * 3 * bpp))
-    assert canvas.crop(pixels, width, bpp, (1, 1, 2, 2)) == bytes([10, 11, 12, 13, 18, 19, 20, 21])
-    assert canvas.crop(pixels, width, bpp, (0, 0, 4, 3)) == pixels
+def test_changed_runs_find_the_pixels_to_write():
+    width = 5
+    old = bytes(range(width * 3 * 4))
+    new = bytearray(old)
+    for x, y in ((1, 0), (2, 0), (4, 0), (0, 2)):
+        new[(y * width + x) * 4 + 3] ^= 0xFF  # alpha alone differs: still a change
+    new = bytes(new)
+    assert canvas.changed_runs(new, old, width, (0, 0, 5, 3)) == [(1, 0, 2), (4, 0, 1), (0, 2, 1)]
+    assert canvas.changed_runs(new, old, width, (2, 0, 2, 2)) == [(2, 0, 1)]
+    assert canvas.changed_runs(old, old, width, (0, 0, 5, 3)) == []
 
 
 def test_maps_are_inverted_in_8_and_16_bits():

@@ -41,13 +41,28 @@ def changed_rect(region: list[int] | None, canvas: Box) -> tuple[int, int, int, 
     return x0, y0, x1 - x0, y1 - y0
 
 
-def crop(pixels: bytes, width: int, bpp: int, rect: tuple[int, int, int, int]) -> bytes:
-    """The bytes of `rect` out of a row-major image `width` pixels wide."""
-    x, y, w, h = rect
-    stride = width * bpp
-    return b"".join(
-        pixels[row * stride + x * bpp : row * stride + (x + w) * bpp] for row in range(y, y + h)
-    )
+def changed_runs(new: bytes, old: bytes, width: int, rect: tuple[int, int, int, int]) -> list:
+    """Runs (x, y, length) of the pixels inside `rect` where the RGBA images `new` and
+    `old` (rows `width` pixels long) differ. Only these are written into the result, so
+    every pixel the server kept is the source's own, at the image's full precision."""
+    x0, y0, w, h = rect
+    a, b = memoryview(new).cast("I"), memoryview(old).cast("I")
+    runs = []
+    for y in range(y0, y0 + h):
+        row = y * width
+        if new[(row + x0) * 4 : (row + x0 + w) * 4] == old[(row + x0) * 4 : (row + x0 + w) * 4]:
+            continue
+        start = None
+        for x in range(x0, x0 + w):
+            if a[row + x] != b[row + x]:
+                if start is None:
+                    start = x
+            elif start is not None:
+                runs.append((start, y, x - start))
+                start = None
+        if start is not None:
+            runs.append((start, y, x0 + w - start))
+    return runs
 
 
 def big_endian_u16(native: bytes) -> bytes:

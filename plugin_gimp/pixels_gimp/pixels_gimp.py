@@ -38,6 +38,7 @@ from pixels_client import (  # noqa: E402
 PROC = "plug-in-pixels-exemplar-edit"
 RGBA8 = "R'G'B'A u8"  # primed: sRGB-encoded, what the server's PNGs hold
 EIGHT_BIT = (Gimp.Precision.U8_LINEAR, Gimp.Precision.U8_NON_LINEAR, Gimp.Precision.U8_PERCEPTUAL)
+NORMAL = Gimp.LayerMode.NORMAL
 RW = GObject.ParamFlags.READWRITE  # without it the config has no such property
 
 
@@ -138,9 +139,12 @@ def read(drawable, rect: tuple[int, int, int, int], fmt: str) -> bytes:
 
 
 def read_rgba(drawable, box: canvas.Box) -> bytes:
-    """The drawable on the canvas as an RGBA PNG, transparent where it does not reach."""
-    rect = canvas.local_rect(box, *offsets(drawable))
-    return png.encode_rgba(box.width, box.height, read(drawable, rect, RGBA8))
+    """The drawable on the canvas as RGBA bytes, transparent where it does not reach."""
+    return read(drawable, canvas.local_rect(box, *offsets(drawable)), RGBA8)
+
+
+def rgba_png(pixels: bytes, box: canvas.Box) -> bytes:
+    return png.encode_rgba(box.width, box.height, pixels)
 
 
 def read_map(drawable, box: canvas.Box, deep: bool) -> bytes:
@@ -179,7 +183,7 @@ def pick_layers(image, drawables, source_mode: str):
 
 
 def read_visible(image, exemplars) -> bytes:
-    """The visible image without the exemplars, as an RGBA PNG: read from a duplicate
+    """The visible image without the exemplars, as RGBA bytes: read from a duplicate
     (whose layer stack matches the image's), so the image itself never changes."""
     hidden = {layer.get_id() for layer in exemplars}
     copy = image.duplicate()
@@ -209,24 +213,28 @@ def global_map(image, map_drawable, mode: str, box: canvas.Box, deep: bool) -> b
 
 
 def build_request(image, drawables, values: dict, map_drawable):
-    """(EditRequest, source layer or None, canvas box) from the image; reads only."""
+    """(EditRequest, source layer or None, canvas box, source RGBA) from the image;
+    reads only."""
     source, exemplars = pick_layers(image, drawables, values["source"])
     deep = image.get_precision() not in EIGHT_BIT
     if source is None:
         box = canvas.Box(0, 0, image.get_width(), image.get_height())
-        source_png = read_visible(image, exemplars)
+        pixels = read_visible(image, exemplars)
     else:
         box = canvas.Box(*offsets(source), source.get_width(), source.get_height())
-        source_png = read_rgba(source, box)
+        pixels = read_rgba(source, box)
     layers = [
-        Layer(read_rgba(ex, box), read_map(ex.get_mask(), box, deep) if ex.get_mask() else None)
+        Layer(
+            rgba_png(read_rgba(ex, box), box),
+            read_map(ex.get_mask(), box, deep) if ex.get_mask() else None,
+        )
         for ex in exemplars
     ]
     grey = global_map(image, map_drawable, values["edit-map"], box, deep)
     if not layers and grey is None:
         raise Refused("select exemplar layers above the source, or use a selection or map")
-    request = EditRequest(source_png, layers, grey, settings.edit_params(values))
-    return request, source, box
+    request = EditRequest(rgba_png(pixels, box), layers, grey, settings.edit_params(values))
+    return request, source, box, pixels
 
 
 def follow(job):
@@ -242,33 +250,33 @@ def follow(job):
     return job.result()
 
 
-def add_result(image, source, box: canvas.Box, result, values: dict, model: str) -> None:
-    """The result as a new layer directly above the source, in one undo group. Outside
-    the region the server changed it is a copy of the source at full precision."""
+def add_result(image, source, box: canvas.Box, sent: bytes, result, values, model) -> None:
+    """The result as a new layer directly above the source, in one undo group: a copy of
+    the source at full precision, with the pixels the edit changed written over it."""
     grey = image.get_base_type() == Gimp.ImageBaseType.GRAY
     kind = Gimp.ImageType.GRAYA_IMAGE if grey else Gimp.ImageType.RGBA_IMAGE
-    name = settings.layer_name(result.seed)
+    w, h = box.width, box.height
+    rgba = png.decode(result.image)[2]
     image.undo_group_start()
     try:
-        layer = Gimp.Layer.new(
-            image, name, box.width, box.height, kind, 100.0, Gimp.LayerMode.NORMAL
-        )
+        layer = Gimp.Layer.new(image, settings.layer_name(result.seed), w, h, kind, 100.0, NORMAL)
         if source is None:
             image.insert_layer(layer, None, 0)
-            rect = (0, 0, box.width, box.height)
         else:
             image.insert_layer(layer, source.get_parent(), image.get_item_position(source))
-            rect = canvas.changed_rect(result.region, box)
         layer.set_offsets(box.x, box.y)
         buffer = layer.get_buffer()
-        if source is not None:
-            whole = Gegl.Rectangle.new(0, 0, box.width, box.height)
+        if source is None:
+            buffer.set(Gegl.Rectangle.new(0, 0, w, h), RGBA8, rgba)
+        else:
+            whole = Gegl.Rectangle.new(0, 0, w, h)
             source.get_buffer().copy(whole, Gegl.AbyssPolicy.NONE, buffer, whole)
-        if rect is not None:
-            rgba = png.decode(result.image)[2]
-            buffer.set(Gegl.Rectangle.new(*rect), RGBA8, canvas.crop(rgba, box.width, 4, rect))
+            rect = canvas.changed_rect(result.region, box)
+            for x, y, n in canvas.changed_runs(rgba, sent, w, rect) if rect else []:
+                start = (y * w + x) * 4
+                buffer.set(Gegl.Rectangle.new(x, y, n, 1), RGBA8, rgba[start : start + n * 4])
         buffer.flush()
-        layer.update(0, 0, box.width, box.height)
+        layer.update(0, 0, w, h)
         data = record.encode(values, result.seed, values["server"], model, result.region)
         flags = Gimp.PARASITE_PERSISTENT | Gimp.PARASITE_UNDOABLE
         layer.attach_parasite(Gimp.Parasite.new(record.PARASITE, flags, list(data)))
@@ -277,7 +285,7 @@ def add_result(image, source, box: canvas.Box, result, values: dict, model: str)
 
 
 def edit(image, drawables, values: dict, map_drawable) -> None:
-    request, source, box = build_request(image, drawables, values, map_drawable)
+    request, source, box, sent = build_request(image, drawables, values, map_drawable)
     Gimp.progress_init(f"PIXELS: connecting to {values['server']}")
     try:
         with Client(values["server"], values["token"] or None) as client:
@@ -285,7 +293,7 @@ def edit(image, drawables, values: dict, map_drawable) -> None:
             result = follow(client.submit(request))
     finally:
         Gimp.progress_end()
-    add_result(image, source, box, result, values, info.model.get("name", ""))
+    add_result(image, source, box, sent, result, values, info.model.get("name", ""))
 
 
 def stored_settings(drawables) -> dict:
