@@ -181,14 +181,21 @@ def test_grey_image_gets_a_grey_layer_and_the_selection_is_the_map(edits):
     assert not same[14:34, 22:42].all()
 
 
-def test_visible_image_source_reads_without_changing_the_image(edits):
+def test_visible_image_source_with_a_channel_as_map(edits):
     report, pixels = edits.report, edits.pixels
     case = report["visible"]
-    assert case["status"] == ["success", None] and case["images"] == 1
+    assert case["status"] == ["success", None] and case["images"] == 1 and case["channel_kept"]
     assert layers(case["after"]) == [(RESULT, 0, 0, 160, 120), *layers(case["before"])]
-    background = pixels("visible", "background", "before")
-    result = pixels("visible", RESULT, "after")
-    assert np.array_equal(result[:5, :5], background[:5, :5])  # bare background, untouched
+    edits.untouched("visible")
+    # the source is the visible image without the exemplars: the background, the
+    # source layer over it; where the maps are white the result is exactly that
+    composite = pixels("visible", "background", "before").copy()
+    composite[20:100, 30:126] = pixels("visible", "source", "before")
+    same = (pixels("visible", RESULT, "after") == composite).all(axis=-1)
+    assert same[:25].all() and same[:, :40].all() and same[:, 138:].all() and same[100:].all()
+    assert not same[35:75, 45:70].any()  # the lake's mask
+    assert not same[70:90, 110:130].all()  # the rug, inside the channel's square
+    assert same[30:56, 76:].all()  # above the square: the rug's alpha is not its map
 
 
 @pytest.mark.parametrize(
