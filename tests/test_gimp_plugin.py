@@ -84,6 +84,12 @@ def failures(hosts_root, tmp_path_factory, server):  # noqa: F811
             for name, settings in cases
         ]
         specs[-1].update(kill=True, http=server.http)
+        nothing = {**QUICK, "server": server.url, "edit-map": "selection"}
+        specs += [
+            {"name": "alone", "kind": "failure", "settings": specs[0]["settings"]},
+            {"name": "unselected", "kind": "failure", "settings": nothing},
+        ]
+        specs[-2]["select"] = ["source"]
         return run_cases(hosts_root, tmp_path_factory.mktemp("gimp-failures"), specs)
     finally:
         old.shutdown()
@@ -205,6 +211,8 @@ def test_visible_image_source_with_a_channel_as_map(edits):
         ("token", "refused the connection"),
         ("version", "protocol 2"),
         ("refused", "prompt"),
+        ("alone", "select exemplar layers"),
+        ("unselected", "nothing is selected"),
     ],
 )
 def test_failure_gives_a_clear_message_and_leaves_the_image(failures, name, words):

@@ -245,7 +245,8 @@ def follow(job):
         elif isinstance(event, Started):
             Gimp.progress_set_text("PIXELS: editing")
         elif isinstance(event, Progress):
-            Gimp.progress_set_text(f"PIXELS: step {event.step} of {event.total}")
+            left = f", about {event.eta:.0f} s left" if event.step < event.total else ""
+            Gimp.progress_set_text(f"PIXELS: step {event.step} of {event.total}{left}")
             Gimp.progress_update(event.step / event.total)
     return job.result()
 
