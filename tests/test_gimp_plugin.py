@@ -26,8 +26,8 @@ RESULT = "PIXELS edit (seed 11)"
 class Run:
     """What the batch script reported, and the pixels it saved (raw, per layer)."""
 
-    def __init__(self, report: dict, out):
-        self.report, self.out = report, out
+    def __init__(self, report: dict, out, log: str):
+        self.report, self.out, self.log = report, out, log
 
     def pixels(self, case: str, layer: str, tag: str, channels=4, dtype=np.uint8):
         entry = next(e for e in self.report[case][tag] if e["name"] == layer)
@@ -43,20 +43,23 @@ class Run:
             assert before.read_bytes() == after.read_bytes(), before.name
 
 
-def run_cases(root, tmp_path, cases: list[dict]) -> Run:
-    """Install the assembled plug-in and run the batch script over `cases`."""
+def run_cases(root, tmp_path, cases: list[dict], gui: bool = False) -> Run:
+    """Install the assembled plug-in and run the batch script over `cases` in gimp-console,
+    or in the whole GIMP on a virtual display (`gui`)."""
     hosts = hostrun.Hosts(root, tmp_path)
     hosts.install_gimp_plugin(assemble.assemble(tmp_path / "build"))
     script = hosts.bind(FIXTURES, "/pixels/fixtures") + "/gimp_pixels_batch.py"
     out = tmp_path / "out"
     out.mkdir()
     spec = {"out": hosts.inside(out), "cases": cases}
-    result = hosts.gimp_batch(f"SPEC = {spec!r}; exec(open({script!r}).read())", timeout=240)
+    code = f"SPEC = {spec!r}; exec(open({script!r}).read())"
+    result = (hosts.gimp_gui_batch if gui else hosts.gimp_batch)(code, timeout=240)
+
     assert result.returncode == 0 and "PIXELS-BATCH done" in result.stdout, result.describe()
     report = json.loads((out / "report.json").read_text())
     for name, case in report.items():
         assert "exception" not in case, f"{name}:\n{case['exception']}"
-    return Run(report, out)
+    return Run(report, out, result.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -234,3 +237,17 @@ def test_cancel_ends_the_job_on_the_server_and_leaves_the_image(failures):
     assert latest["state"] == "cancelled" and latest["steps"] == LONG["steps"]
     assert case["after"] == case["before"]
     failures.untouched("cancel")
+
+
+def test_interactive_run_opens_the_dialog_cleanly(hosts_root, tmp_path):  # noqa: F811
+    """The whole GIMP on Xvfb: the auto-built dialog opens without a warning about our
+    arguments and waits for the user; GIMP's Cancel (the process ended) changes nothing."""
+    run = run_cases(hosts_root, tmp_path, [{"name": "dialog"}], gui=True)
+    case = run.report["dialog"]
+    assert case["killed"] and case["waited"] >= 5, "the plug-in did not wait in its dialog"
+    assert case["status"] != "success"
+    assert case["after"] == case["before"]
+    run.untouched("dialog")
+    ours = [line for line in run.log.splitlines() if "pixels" in line.lower()]
+    assert not [line for line in ours if "mnemonic" in line or "CRITICAL" in line], ours
+    assert "Traceback" not in run.log

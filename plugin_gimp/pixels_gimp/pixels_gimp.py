@@ -57,23 +57,23 @@ def add_arguments(p: Gimp.Procedure) -> None:
     """Every input is an argument: the dialog shows them, scripts set them."""
     p.add_choice_argument(
         "source",
-        "Source",
+        "So_urce",
         "The picture to edit; the other selected layers are the exemplars",
         choice(("lowest", "Lowest selected layer"), ("visible", "Visible image")),
         "lowest",
         RW,
     )
-    p.add_string_argument("prompt", "Prompt", "What the edited area should show", "", RW)
-    p.add_string_argument("negative-prompt", "Negative prompt", "What to avoid", "", RW)
+    p.add_string_argument("prompt", "_Prompt", "What the edited area should show", "", RW)
+    p.add_string_argument("negative-prompt", "_Negative prompt", "What to avoid", "", RW)
     p.add_double_argument(
-        "strength", "Strength", "Share of the noise schedule run", 0.01, 1.0, 0.6, RW
+        "strength", "S_trength", "Share of the noise schedule run", 0.0, 1.0, 0.6, RW
     )
-    p.add_int_argument("steps", "Steps", "Length of the schedule", 1, 150, 30, RW)
-    p.add_int_argument("seed", "Seed", "-1: a new random seed", -1, 2**31 - 1, -1, RW)
-    p.add_double_argument("guidance", "Guidance", "Prompt guidance scale", 0.0, 50.0, 5.0, RW)
+    p.add_int_argument("steps", "St_eps", "Length of the schedule", 1, 150, 30, RW)
+    p.add_int_argument("seed", "See_d", "-1: a new random seed", -1, 2**31 - 1, -1, RW)
+    p.add_double_argument("guidance", "_Guidance", "Prompt guidance scale", 0.0, 50.0, 5.0, RW)
     p.add_choice_argument(
         "threshold",
-        "Threshold curve",
+        "T_hreshold curve",
         "When grey map levels are released",
         choice(*((name, name.capitalize()) for name in settings.THRESHOLDS)),
         "linear",
@@ -81,7 +81,7 @@ def add_arguments(p: Gimp.Procedure) -> None:
     )
     p.add_choice_argument(
         "mode",
-        "Exemplars",
+        "E_xemplars",
         "All exemplars at once, or one after another",
         choice(("single", "All at once"), ("chain", "One after another")),
         "single",
@@ -89,7 +89,7 @@ def add_arguments(p: Gimp.Procedure) -> None:
     )
     p.add_choice_argument(
         "edit-map",
-        "Edit map",
+        "Edit _map",
         "For exemplars without a layer mask (white = take the exemplar)",
         choice(
             ("alpha", "From the exemplars' alpha"),
@@ -100,24 +100,30 @@ def add_arguments(p: Gimp.Procedure) -> None:
         RW,
     )
     p.add_drawable_argument(
-        "map-drawable", "Map drawable", "A channel or grey layer (edit map: drawable)", True, RW
+        "map-drawable",
+        "Map channel or la_yer",
+        "A channel or grey layer (edit map: drawable)",
+        True,
+        RW,
     )
     p.add_double_argument(
         "transition",
-        "Transition width",
+        "Tr_ansition width",
         "Pixels of ramp in maps made from alpha",
         0.0,
         1024.0,
         32.0,
         RW,
     )
-    p.add_int_argument("grow", "Grow map", "Pixels; negative shrinks", -512, 512, 0, RW)
-    p.add_double_argument("feather", "Feather map", "Pixels", 0.0, 512.0, 0.0, RW)
-    p.add_boolean_argument("invert", "Invert maps", "Swap what is kept and what changes", False, RW)
-    p.add_string_argument(
-        "server", "Server", "Address of `pixels serve`", settings.DEFAULT_SERVER, RW
+    p.add_int_argument("grow", "Gro_w map", "Pixels; negative shrinks", -512, 512, 0, RW)
+    p.add_double_argument("feather", "_Feather map", "Pixels", 0.0, 512.0, 0.0, RW)
+    p.add_boolean_argument(
+        "invert", "_Invert maps", "Swap what is kept and what changes", False, RW
     )
-    p.add_string_argument("token", "Token", "The server's token, if it has one", "", RW)
+    p.add_string_argument(
+        "server", "Ser_ver", "Address of `pixels serve`", settings.DEFAULT_SERVER, RW
+    )
+    p.add_string_argument("token", "To_ken", "The server's token, if it has one", "", RW)
 
 
 SETTINGS = (
