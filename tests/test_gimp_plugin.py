@@ -8,6 +8,8 @@ every layer's pixels before and after. Two GIMP runs: the edits, then the failur
 
 import json
 import threading
+import time
+import urllib.request
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from tests.test_hosts import hosts_root  # noqa: F401 (the chroot fixture)
 FIXTURES = hostrun.HERE / "fixtures"
 QUICK = {"steps": 4, "strength": 0.5, "seed": 11, "transition": 8.0}
 RESULT = "PIXELS edit (seed 11)"
+TOKEN = "right-token"
 
 
 class Run:
@@ -72,31 +75,51 @@ def edits(hosts_root, tmp_path_factory, server):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def failures(hosts_root, tmp_path_factory, server):  # noqa: F811
-    locked = ServerProcess("--token", "right-token")
+    """One GIMP run over every way an edit can fail; `locked` (a server with a token)
+    refuses a wrong token, then is stopped while it runs a job."""
+    locked = ServerProcess("--token", TOKEN)
     old = start_old_server()
+    threading.Thread(target=stop_when_running, args=(locked,), daemon=True).start()
     try:
-        cases = [
-            ("down", {"server": "ws://127.0.0.1:9"}),
-            ("token", {"server": locked.url, "token": "wrong-token"}),
-            ("version", {"server": f"ws://127.0.0.1:{old.socket.getsockname()[1]}"}),
-            ("refused", {"server": server.url, "prompt": "x" * 2500}),
-            ("cancel", {"server": server.url, **LONG}),
-        ]
         specs = [
-            {"name": name, "kind": "failure", "settings": {**QUICK, **settings}}
-            for name, settings in cases
+            {"name": "down", "server": "ws://127.0.0.1:9"},
+            {"name": "token", "server": locked.url, "token": "wrong-token"},
+            {"name": "version", "server": f"ws://127.0.0.1:{old.socket.getsockname()[1]}"},
+            {"name": "refused", "server": server.url, "prompt": "x" * 2500},
+            {"name": "stopped", "server": locked.url, "token": TOKEN, **LONG},
+            {"name": "cancel", "server": server.url, **LONG, "kill": True},
+            {"name": "alone", "server": server.url, "select": ["source"]},
+            {"name": "unselected", "server": server.url, "edit-map": "selection"},
         ]
-        specs[-1].update(kill=True, http=server.http)
-        nothing = {**QUICK, "server": server.url, "edit-map": "selection"}
-        specs += [
-            {"name": "alone", "kind": "failure", "settings": specs[0]["settings"]},
-            {"name": "unselected", "kind": "failure", "settings": nothing},
+        cases = [
+            {"kind": "failure", "http": server.http, **case, "settings": settings(case)}
+            for case in specs
         ]
-        specs[-2]["select"] = ["source"]
-        return run_cases(hosts_root, tmp_path_factory.mktemp("gimp-failures"), specs)
+        return run_cases(hosts_root, tmp_path_factory.mktemp("gimp-failures"), cases)
     finally:
         old.shutdown()
         locked.stop()
+
+
+def settings(case: dict) -> dict:
+    """The plug-in's arguments among a case's keys, over the quick defaults."""
+    names = ("server", "token", "prompt", "edit-map", *LONG)
+    return {**QUICK, **{k: v for k, v in case.items() if k in names}}
+
+
+def stop_when_running(server: ServerProcess) -> None:
+    """Stop the server once a job runs on it (the plug-in is then waiting for steps)."""
+    request = urllib.request.Request(
+        server.http + "/v1/status", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    deadline = time.monotonic() + 200
+    while time.monotonic() < deadline and server.process.poll() is None:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            if json.loads(reply.read())["running"]:
+                time.sleep(0.5)
+                server.stop()
+                return
+        time.sleep(0.1)
 
 
 def start_old_server():
@@ -216,6 +239,7 @@ def test_visible_image_source_with_a_channel_as_map(edits):
         ("refused", "prompt"),
         ("alone", "select exemplar layers"),
         ("unselected", "nothing is selected"),
+        ("stopped", "server"),
     ],
 )
 def test_failure_gives_a_clear_message_and_leaves_the_image(failures, name, words):
