@@ -234,7 +234,10 @@ def test_visible_image_source_with_a_channel_as_map(edits):
     "name, words",
     [
         ("down", "no PIXELS server at ws://127.0.0.1:9"),
-        ("token", "refused the connection"),
+        (
+            "token",
+            "token is required: send the header Authorization: Bearer TOKEN. Check the Token",
+        ),
         ("version", "protocol 2"),
         ("refused", "prompt"),
         ("alone", "select exemplar layers"),

@@ -24,6 +24,7 @@ import record  # noqa: E402
 import settings  # noqa: E402
 
 from pixels_client import (  # noqa: E402
+    AuthError,
     Client,
     ClientError,
     EditRequest,
@@ -328,6 +329,12 @@ def ask(procedure, config) -> bool:
     return ok
 
 
+def failed(procedure, message: str):
+    """An error GIMP shows the user (and returns to a script), the image untouched."""
+    error = GLib.Error(f"PIXELS: {message}")
+    return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, error)
+
+
 class PixelsGimp(Gimp.PlugIn):
     def do_set_i18n(self, name):
         return False  # no translations yet; otherwise GIMP looks for a locale folder
@@ -366,9 +373,10 @@ class PixelsGimp(Gimp.PlugIn):
             edit(image, drawables, values, config.get_property("map-drawable"))
         except JobCancelled:
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+        except AuthError as e:
+            return failed(procedure, f"{e} Check the Token setting (the server's --token).")
         except (Refused, ClientError) as e:
-            error = GLib.Error(f"PIXELS: {e}")
-            return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, error)
+            return failed(procedure, str(e))
         return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
 
