@@ -68,7 +68,7 @@ def run_cases(root, tmp_path, cases: list[dict], gui: bool = False) -> Run:
 @pytest.fixture(scope="module")
 def edits(hosts_root, tmp_path_factory, server):  # noqa: F811
     settings = {**QUICK, "server": server.url}
-    names = ("rgb", "deep", "grey", "visible")
+    names = ("rgb", "deep", "grey", "visible", "layer-map")
     cases = [{"name": name, "settings": settings} for name in names]
     return run_cases(hosts_root, tmp_path_factory.mktemp("gimp-edits"), cases)
 
@@ -228,6 +228,17 @@ def test_visible_image_source_with_a_channel_as_map(edits):
     assert not same[35:75, 45:70].any()  # the lake's mask
     assert not same[70:90, 110:130].all()  # the rug, inside the channel's square
     assert same[30:56, 76:].all()  # above the square: the rug's alpha is not its map
+
+
+def test_a_grey_layer_with_an_offset_as_map(edits):
+    case = edits.report["layer-map"]
+    assert case["status"] == ["success", None]
+    edits.untouched("layer-map")
+    source = edits.pixels("layer-map", "source", "before")
+    same = (source == edits.pixels("layer-map", RESULT, "after")).all(axis=-1)
+    # canvas coordinates: the white square is x 66..105 (clipped at 96), y 36..75
+    assert same[:36].all() and same[:, :66].all() and same[76:].all()
+    assert (~same[36:76, 66:96]).mean() > 0.95
 
 
 @pytest.mark.parametrize(
