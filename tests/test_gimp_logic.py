@@ -93,11 +93,12 @@ def test_edit_params_are_protocol_params():
 
 
 def test_record_round_trips_without_the_token():
-    values = {"prompt": "a lake", "seed": -1, "token": "secret", "server": "ws://h:1"}
-    data = record.encode(values, 1234, "ws://h:1", "tiny", [0, 0, 8, 8])
+    values = {"prompt": "a lake", "seed": 1234, "token": "secret", "server": "ws://h:1"}
+    data = record.encode(values, {"prompt": "a lake", "seed": 1234}, "tiny", [0, 0, 8, 8])
     assert b"secret" not in data
     decoded = record.decode(data)
     assert decoded["settings"] == {"prompt": "a lake", "seed": 1234, "server": "ws://h:1"}
+    assert decoded["params"] == {"prompt": "a lake", "seed": 1234}
     assert decoded["model"] == "tiny" and decoded["region"] == [0, 0, 8, 8]
     assert record.decode(list(data)) == decoded  # GIMP hands parasite data as a list
     with pytest.raises(ValueError):

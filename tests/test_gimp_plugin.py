@@ -173,6 +173,8 @@ def test_parameters_are_a_persistent_parasite_that_survives_the_xcf(edits):
     assert settings["seed"] == 11 and settings["steps"] == 4 and settings["strength"] == 0.5
     assert settings["source"] == "lowest" and settings["edit-map"] == "alpha"
     assert settings["server"].startswith("ws://127.0.0.1:") and "token" not in settings
+    params = record["params"]
+    assert params["seed"] == 11 and params["negative_prompt"] == "" and params["transition"] == 8
     reloaded = dict(report["rgb"]["reloaded"])
     assert json.loads(reloaded[RESULT]) == record
     assert [name for name, parasite in reloaded.items() if parasite] == [RESULT]

@@ -285,7 +285,8 @@ def add_result(image, source, box: canvas.Box, sent: bytes, result, values, mode
                 buffer.set(Gegl.Rectangle.new(x, y, n, 1), RGBA8, rgba[start : start + n * 4])
         buffer.flush()
         layer.update(0, 0, w, h)
-        data = record.encode(values, result.seed, values["server"], model, result.region)
+        done = {**values, "seed": result.seed}
+        data = record.encode(done, settings.edit_params(done), model, result.region)
         flags = Gimp.PARASITE_PERSISTENT | Gimp.PARASITE_UNDOABLE
         layer.attach_parasite(Gimp.Parasite.new(record.PARASITE, flags, list(data)))
     finally:

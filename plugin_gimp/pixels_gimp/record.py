@@ -7,14 +7,14 @@ PARASITE = "pixels-edit"
 VERSION = 1
 
 
-def encode(settings: dict, seed: int, server: str, model: str, region: list | None) -> bytes:
-    """JSON of everything needed to redo the edit: the settings with the seed fixed,
-    and where it ran. The token is left out: parasites are saved in the file."""
-    kept = {k: v for k, v in settings.items() if k != "token"}
+def encode(settings: dict, params: dict, model: str, region: list | None) -> bytes:
+    """JSON of everything needed to redo the edit: the plug-in's settings and the
+    protocol parameters sent (both with the seed the server used), the model, and the
+    region it changed. The token is left out: parasites are saved in the file."""
     record = {
         "version": VERSION,
-        "settings": {**kept, "seed": seed},
-        "server": server,
+        "settings": {k: v for k, v in settings.items() if k != "token"},
+        "params": params,
         "model": model,
         "region": region,
     }
