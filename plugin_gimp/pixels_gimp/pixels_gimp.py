@@ -294,15 +294,18 @@ def add_result(image, source, box: canvas.Box, sent: bytes, result, values, mode
 
 
 def edit(image, drawables, values: dict, map_drawable) -> None:
-    request, source, box, sent = build_request(image, drawables, values, map_drawable)
-    Gimp.progress_init(f"PIXELS: connecting to {values['server']}")
+    """Read, send, follow; then add the result. GIMP's Cancel works while the progress
+    runs; it has ended (and with it Cancel) before the image is touched."""
+    Gimp.progress_init("PIXELS: reading the layers")
     try:
+        request, source, box, sent = build_request(image, drawables, values, map_drawable)
+        Gimp.progress_set_text(f"PIXELS: sending to {values['server']}")
         with Client(values["server"], values["token"] or None) as client:
-            info = client.connect()
+            model = client.connect().model.get("name", "")
             result = follow(client.submit(request))
     finally:
         Gimp.progress_end()
-    add_result(image, source, box, sent, result, values, info.model.get("name", ""))
+    add_result(image, source, box, sent, result, values, model)
 
 
 def stored_settings(drawables) -> dict:
