@@ -3,7 +3,8 @@
 The plug-in folder is assembled as users get it (plugin_gimp/assemble.py), installed into
 a fresh GIMP profile, and called NONINTERACTIVE through the PDB by a batch script
 (hosts/fixtures/gimp_pixels_batch.py) that builds the images, runs the cases and saves
-every layer's pixels before and after. Two GIMP runs: the edits, then the failures.
+every layer's pixels before and after. Three GIMP runs: the edits, the failures (in
+gimp-console), and the dialog (in the whole GIMP on Xvfb).
 """
 
 import json
@@ -40,7 +41,7 @@ class Run:
     def untouched(self, case: str) -> None:
         """Every layer (and mask) that was there before has the same pixels after."""
         saved = sorted(self.out.glob(f"{case}-*.before"))
-        assert len(saved) >= 4
+        assert saved, f"no pixels saved for {case}"
         for before in saved:
             after = before.with_suffix(".after")
             assert before.read_bytes() == after.read_bytes(), before.name
@@ -57,7 +58,6 @@ def run_cases(root, tmp_path, cases: list[dict], gui: bool = False) -> Run:
     spec = {"out": hosts.inside(out), "cases": cases}
     code = f"SPEC = {spec!r}; exec(open({script!r}).read())"
     result = (hosts.gimp_gui_batch if gui else hosts.gimp_batch)(code, timeout=240)
-
     assert result.returncode == 0 and "PIXELS-BATCH done" in result.stdout, result.describe()
     report = json.loads((out / "report.json").read_text())
     for name, case in report.items():
