@@ -171,6 +171,11 @@ class Hosts:
         argv = ["gimp-console-3.0", "-i", "--batch-interpreter=python-fu-eval", "-b", code]
         return self.run([*argv, "--quit"], timeout=timeout)
 
+    def gimp_gui_batch(self, code: str, timeout: float = 180) -> Result:
+        """Run Python `code` in the whole GIMP (dialogs can open) on an Xvfb display."""
+        argv = ["gimp-3.0", "--no-splash", "--batch-interpreter=python-fu-eval", "-b", code]
+        return self.run(["sh", "-c", _XVFB, "xvfb", *argv, "--quit"], timeout=timeout)
+
     def kritarunner(self, module: str, func: str, pythonpath: str, timeout: float = 120) -> Result:
         """Call module.func with the `krita` API but no main window (document logic, pixels)."""
         env = {"QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": pythonpath}
