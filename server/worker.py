@@ -3,10 +3,8 @@ queued edits one at a time, so torch never runs on the event loop or in two thre
 """
 
 import logging
-import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import torch
@@ -245,18 +243,10 @@ class Worker(threading.Thread):
 
 
 def decode(job: Job):
-    """The job's frames as the engine's arrays: source, exemplars, global map. Frames are
-    decoded in parallel threads (zlib and numpy release the GIL): on a large canvas that
-    is most of what the server adds to an edit."""
-    with ThreadPoolExecutor(max_workers=min(len(job.frames), os.cpu_count() or 1)) as pool:
-        arrays = list(
-            pool.map(
-                lambda f: images.decode(f.data, f.role, grey=f.kind in (MAP, GLOBAL_MAP)),
-                job.frames,
-            )
-        )
+    """The job's frames as the engine's arrays: source, exemplars, global map."""
     source, exemplars, global_map = None, [], None
-    for frame, array in zip(job.frames, arrays, strict=True):
+    for frame in job.frames:
+        array = images.decode(frame.data, frame.role, grey=frame.kind in (MAP, GLOBAL_MAP))
         if frame.kind == SOURCE:
             source = array
         elif frame.kind == EXEMPLAR:
