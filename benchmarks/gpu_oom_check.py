@@ -11,6 +11,7 @@ and once the memory is given back the server must answer the edit again.
 
 import json
 import sys
+import time
 import urllib.request
 
 import torch
@@ -26,6 +27,16 @@ def low_memory(http: str) -> bool:
         return json.load(answer)["model"].get("low_memory", False)
 
 
+def wait_ready(http: str, limit: float = 300) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(http + "/health", timeout=10) as answer:
+            if json.load(answer)["model"] == "ready":
+                return
+        time.sleep(0.5)
+    raise RuntimeError("the model did not load in time")
+
+
 def attempt(client: Client, request) -> str:
     try:
         result = client.submit(request).result(timeout=600)
@@ -37,6 +48,7 @@ def attempt(client: Client, request) -> str:
 def main() -> int:
     process, url = start_server("--model", "sdxl-random", "--device", "cuda")
     http = url.replace("ws://", "http://")
+    wait_ready(http)  # memory is taken only once the model is on the GPU
     request = scene(1024, steps=4, strength=1.0)
     outcomes = []
     try:
