@@ -1,5 +1,6 @@
 """Build the one-folder PyInstaller program `dist/pixels/pixels` (run `pixels serve` with
-it) from the Python that runs this script, so that artists need no Python.
+it) from the Python that runs this script, so that artists need no Python. It carries
+the plug-in bundles too, for `pixels install-plugin`.
 
     python packaging/build_server.py [--dist DIR]
 
@@ -17,6 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from build_plugins import build as build_bundles  # noqa: E402
+
+from pixels_cli.install import CARRIED  # noqa: E402
 from pixels_cli.serve import torch_build  # noqa: E402
 
 ENTRY = ROOT / "packaging" / "pixels_entry.py"
@@ -33,8 +37,9 @@ METADATA = (
 SUBMODULES = ("diffusers", "server", "pixels_engine", "pixels_cli", "pixels_client")
 
 
-def pyinstaller_args(dist: Path, work: Path) -> list[str]:
+def pyinstaller_args(dist: Path, work: Path, carried: list[Path]) -> list[str]:
     args = [str(ENTRY), "--name", NAME, "--onedir", "--noconfirm", "--clean"]
+    args += [arg for path in carried for arg in ("--add-data", f"{path}{os.pathsep}{CARRIED.name}")]
     args += ["--distpath", str(dist), "--workpath", str(work), "--specpath", str(work)]
     # The model configs the tiny model is built from at first use (collect_data_files
     # misses them: its helper process does not see --paths).
@@ -52,7 +57,12 @@ def build(dist: Path) -> Path:
     variant = torch_build()
     print(f"building {NAME} with torch {variant}", flush=True)
     start = time.monotonic()
-    PyInstaller.__main__.run(pyinstaller_args(dist, dist.parent / "build" / NAME))
+    work = dist.parent / "build"
+    # The plug-in bundles, so that `pixels install-plugin gimp|krita` needs no download
+    # (outside PyInstaller's work folder, which --clean empties).
+    bundles = build_bundles(work / "bundles")
+    carried = [bundles["pixels-gimp.zip"], bundles["pixels-krita.zip"]]
+    PyInstaller.__main__.run(pyinstaller_args(dist, work / NAME, carried))
     folder = dist / NAME
     (folder / "BUILD.txt").write_text(f"torch {variant}\n")
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())

@@ -1,11 +1,12 @@
 """`pixels install-plugin gimp|krita`: copy a plug-in into the host's profile.
 
-pixels install-plugin gimp                       # assembled from this checkout
+pixels install-plugin gimp                       # the bundle this pixels carries
 pixels install-plugin krita --bundle pixels-krita.zip
 pixels install-plugin gimp --profile DIR         # another plug-ins folder
 
-Without --bundle the plug-in is assembled from the plugin_gimp/ or plugin_krita/ folder
-next to this package (a git checkout, installed editable by `make`).
+Without --bundle: the built program (packaging/build_server.py) carries the bundles;
+from a git checkout (installed editable by `make`) the plug-in is assembled from its
+plugin_gimp/ or plugin_krita/ folder.
 """
 
 import argparse
@@ -20,6 +21,7 @@ from pathlib import Path
 from pixels_engine.errors import PixelsError
 
 ROOT = Path(__file__).resolve().parent.parent
+CARRIED = ROOT / "plugins"  # the built program's copies of the bundles
 # What a bundle holds at its root, and what is copied into the plug-ins folder.
 ENTRIES = {"gimp": ("pixels_gimp",), "krita": ("pixels_krita.desktop", "pixels_krita")}
 NEXT = {
@@ -88,6 +90,9 @@ def assembler(host: str):
 
 def unpack(host: str, bundle: Path | None, work: Path) -> Path:
     """A folder holding the host's ENTRIES: the bundle's (unzipped) or a fresh assembly."""
+    carried = CARRIED / f"pixels-{host}.zip"
+    if bundle is None and carried.is_file():
+        bundle = carried
     if bundle is None:
         assembler(host).assemble(work)
         return work

@@ -3,12 +3,15 @@ there, from the checkout or from a built bundle. (The host tests then run the in
 plug-ins in the real GIMP and Krita.)"""
 
 import os
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path, PureWindowsPath
 
 import pytest
 
+from pixels_cli import install as install_module
 from pixels_cli.install import config_dirs, install
 from pixels_engine.errors import PixelsError
 
@@ -87,3 +90,14 @@ def test_command_says_where_it_went_and_how_to_enable_krita(tmp_path):
         f"enable_pixels_krita=true under [python] in {tmp_path / '.config/kritarc'}" in done.stdout
     )
     assert (pykrita / "pixels_krita.desktop").is_file()
+
+
+def test_the_bundle_a_built_program_carries_comes_first(tmp_path, bundles, monkeypatch):
+    carried = tmp_path / "plugins"
+    carried.mkdir()
+    shutil.copy(bundles / "pixels-gimp.zip", carried)
+    with zipfile.ZipFile(carried / "pixels-gimp.zip", "a") as z:
+        z.writestr("pixels_gimp/carried.txt", "")
+    monkeypatch.setattr(install_module, "CARRIED", carried)
+    install("gimp", tmp_path / "profile")
+    assert (tmp_path / "profile/pixels_gimp/carried.txt").is_file()

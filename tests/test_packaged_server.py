@@ -1,6 +1,7 @@
 """The PyInstaller build of `pixels` (packaging/build_server.py) runs without Python: it
 starts `pixels serve`, answers the handshake and completes an edit with the tiny model,
-which it builds from its bundled configs into an empty cache.
+which it builds from its bundled configs into an empty cache; and it installs the plug-in
+bundles it carries.
 
 The build takes minutes, so dist/pixels/ is reused while it is newer than every source
 file it bundles; delete it to force a rebuild. A failed build fails the test: it never
@@ -53,3 +54,14 @@ def test_built_server_answers_the_handshake_and_edits(binary, tmp_path):
     finally:
         assert server.stop() == 0, "".join(server.log)
     assert (binary.parent / "BUILD.txt").read_text().startswith("torch ")
+
+
+def test_built_program_installs_the_plugins_it_carries(binary, tmp_path):
+    for host, entry in (("gimp", "pixels_gimp/pixels_gimp.py"), ("krita", "pixels_krita.desktop")):
+        done = subprocess.run(
+            [binary, "install-plugin", host, "--profile", tmp_path / host],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert f"installed {tmp_path / host}" in done.stdout
+        assert (tmp_path / host / entry).is_file()
