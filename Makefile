@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench bundles server-binary clean
 
 setup: $(STAMP)
 
@@ -24,8 +24,16 @@ test: setup
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
+# The plug-in bundles artists install: dist/pixels-gimp/, dist/pixels-gimp.zip, dist/pixels-krita.zip
+bundles: setup
+	$(PY) packaging/build_plugins.py
+
+# dist/pixels/pixels, a one-folder PyInstaller build bundling the torch installed in .venv
+server-binary: setup
+	$(PY) packaging/build_server.py
+
 bench: setup
 	$(PY) benchmarks/bench_engine.py
 
 clean:
-	rm -rf $(VENV) demo-output
+	rm -rf $(VENV) demo-output dist build

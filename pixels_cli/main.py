@@ -1,4 +1,4 @@
-"""`pixels SUBCOMMAND ...`: edit, map, demo, serve.
+"""`pixels SUBCOMMAND ...`: edit, map, demo, serve, install-plugin.
 
 Errors a user can fix are printed as one line and exit with status 2; no traceback.
 """
@@ -16,7 +16,7 @@ warnings.filterwarnings("ignore", category=UserWarning, module="huggingface_hub"
 
 from pixels_engine.errors import PixelsError  # noqa: E402
 
-from . import demo, edit, maptool, serve  # noqa: E402
+from . import demo, edit, install, maptool, serve  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="PIXELS Studio: exemplar-based image editing with progressive latent surgery.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (edit, maptool, demo, serve):
+    for module in (edit, maptool, demo, serve, install):
         module.register(commands)
     return parser
 

@@ -11,6 +11,8 @@ import logging
 import os
 import sys
 
+import torch
+
 from pixels_client.protocol import DEFAULT_HOST, DEFAULT_PORT, EDIT_PATH
 from pixels_engine.errors import PixelsError
 from server import Config, Limits, Server
@@ -41,6 +43,11 @@ def register(commands) -> None:
     parser.set_defaults(run=run)
 
 
+def torch_build() -> str:
+    """'CUDA 12.8' or 'CPU': the torch this program runs on (a built binary bundles one)."""
+    return f"CUDA {torch.version.cuda}" if torch.version.cuda else "CPU"
+
+
 def run(args) -> int:
     limits = Limits(
         queue_size=args.queue_size,
@@ -65,7 +72,8 @@ def run(args) -> int:
         host = f"[{args.host}]" if ":" in args.host else args.host
         print(
             f"pixels serve: listening on http://{host}:{server.port} (status page); plug-ins "
-            f"connect to ws://{host}:{server.port}{EDIT_PATH}; loading model {args.model}",
+            f"connect to ws://{host}:{server.port}{EDIT_PATH}; loading model {args.model}; "
+            f"torch {torch.__version__}, {torch_build()} build",
             file=sys.stderr,
             flush=True,
         )

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 from pixels_client import vendor  # noqa: E402
 
 NAME = "pixels_gimp"
-SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "_vendor", "vendor.py")
+SKIP = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 def assemble(dest: Path) -> Path:
@@ -30,8 +30,7 @@ def assemble(dest: Path) -> Path:
     folder = Path(dest) / NAME
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(HERE / NAME, folder, ignore=SKIP)
-    client = shutil.copytree(ROOT / "pixels_client", folder / "pixels_client", ignore=SKIP)
-    vendor.vendor(client / "_vendor")
+    vendor.copy_client(folder / "pixels_client")
     (folder / f"{NAME}.py").chmod(0o755)
     return folder
 

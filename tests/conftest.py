@@ -1,14 +1,30 @@
 """Shared fixtures: the built-in tiny model, built fresh into a temporary cache once per
 run, so every run also proves the build -> save -> from_pretrained path. It runs on the
 CPU unless PIXELS_TEST_DEVICE names another device (the GPU check sets cuda). `server`
-is a real `pixels serve` on loopback, shared by the tests that need no special limits."""
+is a real `pixels serve` on loopback, shared by the tests that need no special limits.
+`bundles` is the dist/ folder of the plug-in bundles."""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from serving import ServerProcess
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def bundles(tmp_path_factory) -> Path:
+    """The plug-in bundles as artists download them, built once by the packaging script:
+    the host tests install these, not the source tree."""
+    dist = tmp_path_factory.mktemp("dist")
+    script = ROOT / "packaging" / "build_plugins.py"
+    done = subprocess.run([sys.executable, script, "--dist", dist], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return dist
 
 
 @pytest.fixture(scope="session")

@@ -24,15 +24,17 @@ START_TIMEOUT = 120
 
 
 class ServerProcess:
-    """`python -m pixels_cli serve` in a subprocess, on a free port (or `port`)."""
+    """`python -m pixels_cli serve` (or `program serve`, a built binary) in a subprocess,
+    on a free port (or `port`), with its models in `cache`."""
 
-    def __init__(self, *args: str, port: int = 0):
+    def __init__(self, *args: str, port: int = 0, program: str | None = None, cache=CACHE):
         env = {
             **os.environ,
-            "PIXELS_CACHE": CACHE,
+            "PIXELS_CACHE": str(cache),
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         }
-        command = [sys.executable, "-m", "pixels_cli", "serve", "--port", str(port), *args]
+        pixels = [program] if program else [sys.executable, "-m", "pixels_cli"]
+        command = [*pixels, "serve", "--port", str(port), *args]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
         )

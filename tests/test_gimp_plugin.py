@@ -1,10 +1,11 @@
 """The GIMP plug-in inside the real GIMP 3.0.4 (tests/hosts/), against a real server.
 
-The plug-in folder is assembled as users get it (plugin_gimp/assemble.py), installed into
-a fresh GIMP profile, and called NONINTERACTIVE through the PDB by a batch script
-(hosts/fixtures/gimp_pixels_batch.py) that builds the images, runs the cases and saves
-every layer's pixels before and after. Three GIMP runs: the edits, the failures (in
-gimp-console), and the dialog (in the whole GIMP on Xvfb).
+The plug-in is what artists get: the bundle pixels-gimp.zip (packaging/build_plugins.py),
+installed by `pixels install-plugin gimp --bundle` into a fresh GIMP profile, and called
+NONINTERACTIVE through the PDB by a batch script (hosts/fixtures/gimp_pixels_batch.py)
+that builds the images, runs the cases and saves every layer's pixels before and after.
+Three GIMP runs: the edits, the failures (in gimp-console), and the dialog (in the whole
+GIMP on Xvfb).
 """
 
 import json
@@ -17,7 +18,7 @@ import pytest
 from serving import LONG, ServerProcess
 from websockets.sync.server import serve
 
-from plugin_gimp import assemble
+from pixels_cli.install import config_dirs, install
 from tests.hosts import hostrun
 from tests.test_hosts import hosts_root  # noqa: F401 (the chroot fixture)
 
@@ -47,11 +48,12 @@ class Run:
             assert before.read_bytes() == after.read_bytes(), before.name
 
 
-def run_cases(root, tmp_path, cases: list[dict], gui: bool = False) -> Run:
-    """Install the assembled plug-in and run the batch script over `cases` in gimp-console,
-    or in the whole GIMP on a virtual display (`gui`)."""
+def run_cases(root, tmp_path, bundles, cases: list[dict], gui: bool = False) -> Run:
+    """Install the bundle into the chroot user's GIMP profile and run the batch script over
+    `cases` in gimp-console, or in the whole GIMP on a virtual display (`gui`)."""
     hosts = hostrun.Hosts(root, tmp_path)
-    hosts.install_gimp_plugin(assemble.assemble(tmp_path / "build"))
+    plugins = config_dirs("linux", {}, hosts.home)["gimp"]
+    install("gimp", plugins, bundles / "pixels-gimp.zip")
     script = hosts.bind(FIXTURES, "/pixels/fixtures") + "/gimp_pixels_batch.py"
     out = tmp_path / "out"
     out.mkdir()
@@ -66,15 +68,15 @@ def run_cases(root, tmp_path, cases: list[dict], gui: bool = False) -> Run:
 
 
 @pytest.fixture(scope="module")
-def edits(hosts_root, tmp_path_factory, server):  # noqa: F811
+def edits(hosts_root, tmp_path_factory, server, bundles):  # noqa: F811
     settings = {**QUICK, "server": server.url}
     names = ("rgb", "deep", "grey", "visible", "layer-map")
     cases = [{"name": name, "settings": settings} for name in names]
-    return run_cases(hosts_root, tmp_path_factory.mktemp("gimp-edits"), cases)
+    return run_cases(hosts_root, tmp_path_factory.mktemp("gimp-edits"), bundles, cases)
 
 
 @pytest.fixture(scope="module")
-def failures(hosts_root, tmp_path_factory, server):  # noqa: F811
+def failures(hosts_root, tmp_path_factory, server, bundles):  # noqa: F811
     """One GIMP run over every way an edit can fail; `locked` (a server with a token)
     refuses a wrong token, then is stopped while it runs a job."""
     locked = ServerProcess("--token", TOKEN)
@@ -95,7 +97,7 @@ def failures(hosts_root, tmp_path_factory, server):  # noqa: F811
             {"kind": "failure", "http": server.http, **case, "settings": settings(case)}
             for case in specs
         ]
-        return run_cases(hosts_root, tmp_path_factory.mktemp("gimp-failures"), cases)
+        return run_cases(hosts_root, tmp_path_factory.mktemp("gimp-failures"), bundles, cases)
     finally:
         old.shutdown()
         locked.stop()
@@ -279,10 +281,10 @@ def test_cancel_ends_the_job_on_the_server_and_leaves_the_image(failures):
     failures.untouched("cancel")
 
 
-def test_interactive_run_opens_the_dialog_cleanly(hosts_root, tmp_path):  # noqa: F811
+def test_interactive_run_opens_the_dialog_cleanly(hosts_root, tmp_path, bundles):  # noqa: F811
     """The whole GIMP on Xvfb: the auto-built dialog opens without a warning about our
     arguments and waits for the user; GIMP's Cancel (the process ended) changes nothing."""
-    run = run_cases(hosts_root, tmp_path, [{"name": "dialog"}], gui=True)
+    run = run_cases(hosts_root, tmp_path, bundles, [{"name": "dialog"}], gui=True)
     case = run.report["dialog"]
     assert case["killed"] and case["waited"] >= 5, "the plug-in did not wait in its dialog"
     assert case["status"] != "success"

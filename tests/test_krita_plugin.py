@@ -2,19 +2,20 @@
 
 kritarunner runs the plug-in's document logic and its threaded server connection on a
 document with a source and three exemplars (transparency mask, grey map layer, auto
-from alpha); the whole Krita app under Xvfb loads the assembled plug-in, shows the PIXELS
-docker, connects, generates through the docker's own buttons and saves a screenshot.
+from alpha); the whole Krita app under Xvfb loads the plug-in, shows the PIXELS docker,
+connects, generates through the docker's own buttons and saves a screenshot. The plug-in
+is the bundle pixels-krita.zip (packaging/build_plugins.py), unzipped as Krita does.
 """
 
 import json
 import socket
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from plugin_krita.assemble import assemble
 from tests import test_hosts
 from tests.hosts import hostrun
 from tests.hosts.fixtures.krita_plugin import krita_scene as scene
@@ -25,9 +26,13 @@ W, H = scene.W, scene.H
 
 
 @pytest.fixture(scope="module")
-def plugin(tmp_path_factory) -> Path:
-    """The plug-in as a user installs it: pixels_client and websockets inside."""
-    return assemble(tmp_path_factory.mktemp("pykrita"))
+def plugin(tmp_path_factory, bundles) -> Path:
+    """The bundle pixels-krita.zip unpacked as Krita's importer does (its root holds
+    pixels_krita.desktop and pixels_krita/, with pixels_client and websockets inside)."""
+    folder = tmp_path_factory.mktemp("pykrita")
+    with zipfile.ZipFile(bundles / "pixels-krita.zip") as z:
+        z.extractall(folder)
+    return folder
 
 
 def test_edit_inside_krita(hosts, plugin, server):
