@@ -14,9 +14,7 @@ import argparse
 import io
 import os
 import platform
-import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -28,6 +26,9 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # serving: the tests' way to run `pixels serve`
+
+from serving import ServerProcess  # noqa: E402
 
 from pixels_cli import samples  # noqa: E402
 from pixels_client import Client, EditRequest, Layer  # noqa: E402
@@ -55,21 +56,6 @@ def scene(size: int, **params) -> EditRequest:
     source, (lake, rug) = samples.scene(size)
     layers = [Layer(png(lake.image), png(lake.map)), Layer(png(rug.image))]
     return EditRequest(png(source), layers, params={**PARAMS, **params})
-
-
-def start_server(*args: str) -> tuple[subprocess.Popen, str]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    command = [sys.executable, "-m", "pixels_cli", "serve", "--port", "0", *args]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    for line in process.stderr:
-        found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        if found:
-            threading.Thread(target=process.stderr.read, daemon=True).start()  # drain
-            return process, f"ws://127.0.0.1:{found.group(1)}"
-    raise RuntimeError("the server did not start")
 
 
 def overhead(url: str, size: int, repeats: int, model: str, device: str) -> dict:
@@ -174,9 +160,10 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     total = args.clients * args.jobs
-    process, url = start_server(
+    server = ServerProcess(
         "--model", args.model, "--device", args.device, "--queue-size", str(total)
     )
+    url = server.url
     try:
         where = torch.cuda.get_device_name() if args.device == "cuda" else "the CPU"
         print(
@@ -210,8 +197,7 @@ def main() -> int:
         ok = r["answered"] == r["jobs"] and not r["crossed"] and not r["failures"]
         return 0 if ok else 1
     finally:
-        process.terminate()
-        process.wait(timeout=60)
+        server.stop()
 
 
 if __name__ == "__main__":

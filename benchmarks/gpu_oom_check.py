@@ -11,11 +11,11 @@ and once the memory is given back the server must answer the edit again.
 
 import json
 import sys
-import time
 import urllib.request
 
 import torch
-from bench_server import scene, start_server
+from bench_server import scene
+from serving import ServerProcess
 
 from pixels_client import Client, JobError
 
@@ -27,16 +27,6 @@ def low_memory(http: str) -> bool:
         return json.load(answer)["model"].get("low_memory", False)
 
 
-def wait_ready(http: str, limit: float = 300) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(http + "/health", timeout=10) as answer:
-            if json.load(answer)["model"] == "ready":
-                return
-        time.sleep(0.5)
-    raise RuntimeError("the model did not load in time")
-
-
 def attempt(client: Client, request) -> str:
     try:
         result = client.submit(request).result(timeout=600)
@@ -46,9 +36,9 @@ def attempt(client: Client, request) -> str:
 
 
 def main() -> int:
-    process, url = start_server("--model", "sdxl-random", "--device", "cuda")
-    http = url.replace("ws://", "http://")
-    wait_ready(http)  # memory is taken only once the model is on the GPU
+    # ServerProcess returns once the model is on the GPU: only then is memory taken.
+    server = ServerProcess("--model", "sdxl-random", "--device", "cuda")
+    url, http = server.url, server.http
     request = scene(1024, steps=4, strength=1.0)
     outcomes = []
     try:
@@ -66,8 +56,7 @@ def main() -> int:
             final = attempt(client, request)
             print("memory given back:", final)
     finally:
-        process.terminate()
-        code = process.wait(timeout=120)
+        code = server.stop()
     print("server exit code:", code)
     allowed = all(o.startswith("result") or o == "out_of_memory" for _, o, _ in outcomes)
     return 0 if allowed and final.startswith("result") and code == 0 else 1
