@@ -14,7 +14,6 @@ Their output is noise-like: they prove the pipeline runs, not that edits look ri
 
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -161,8 +160,3 @@ def sdxl_random(device: torch.device, dtype: torch.dtype):
     with tempfile.TemporaryDirectory() as tmp, torch.device(device):
         pipe = build_sdxl(c["unet"], c["vae"], c["text"], c["text_2"], c["scheduler"], 0, Path(tmp))
     return pipe.to(device=device, dtype=dtype)
-
-
-def remove_tiny_cache() -> None:
-    """Delete the built tiny model (it is rebuilt on next use)."""
-    shutil.rmtree(cache_dir() / "models" / TINY_VERSION, ignore_errors=True)
