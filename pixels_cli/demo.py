@@ -7,11 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pixels_engine import Editor, EditSettings, load_model
-from pixels_engine.editor import resolve_maps
 from pixels_engine.images import save_image, to_uint8
-
-from . import samples
 
 
 def register(commands) -> None:
@@ -24,6 +20,11 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
+    from pixels_engine import Editor, EditSettings, load_model
+    from pixels_engine.editor import resolve_maps
+
+    from . import samples
+
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     source, exemplars = samples.scene(args.size)

@@ -11,15 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
-from pixels_engine import Editor, EditSettings, Exemplar, load_model
 from pixels_engine.errors import PixelsError
 from pixels_engine.images import load_grey, load_rgba, save_image
-from pixels_engine.thresholds import CURVES
 
-from . import remote
-from .options import add_map_options, add_model_options, map_ops
+from .options import add_model_options, add_param_options, params_from
 
 
 class AddExemplar(argparse.Action):
@@ -66,73 +61,46 @@ def register(commands) -> None:
         help="edit map: white keeps, black takes the exemplar, grey in between",
     )
     parser.add_argument("--out", required=True, help="where to write the edited picture")
-    parser.add_argument("--prompt", default="")
-    parser.add_argument("--negative-prompt", default="")
-    parser.add_argument("--guidance", type=float, default=5.0)
-    parser.add_argument(
-        "--strength",
-        type=float,
-        default=0.6,
-        help="share of the noise schedule that is run (0 to 1]",
-    )
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=None, help="default: a random seed, printed")
-    parser.add_argument(
-        "--threshold", choices=list(CURVES), default="linear", help="when grey levels are released"
-    )
-    parser.add_argument(
-        "--mode",
-        choices=["single", "chain"],
-        default="single",
-        help="single: all exemplars in one pass; chain: one after another",
-    )
     add_model_options(parser)
     parser.add_argument(
         "--server",
         metavar="URL",
         help="run the edit on a `pixels serve` (e.g. 127.0.0.1:7860); its model is used",
     )
-    add_map_options(parser)
-
-
-def settings_from(args) -> EditSettings:
-    settings = EditSettings(
-        prompt=args.prompt,
-        negative_prompt=args.negative_prompt,
-        guidance=args.guidance,
-        strength=args.strength,
-        steps=args.steps,
-        seed=args.seed,
-        threshold=args.threshold,
-        mode=args.mode,
-        transition=args.transition,
-        map_ops=map_ops(args),
-    )
-    settings.validate()
-    return settings
+    add_param_options(parser)
 
 
 def read_inputs(args):
-    """The source, the exemplars and the global map, read before any model is loaded so
-    that a wrong path fails in a second, not after a minute of loading."""
+    """The source, the exemplars (image, map) and the global map, read before any model
+    is loaded so that a wrong path fails in a second, not after a minute of loading."""
     source = load_rgba(args.source, "source")
     exemplars = []
     for k, layer in enumerate(args.layers, start=1):
         image = load_rgba(layer["image"], f"exemplar {k}")
         m = load_grey(layer["map"], f"map of exemplar {k}") if layer["map"] else None
-        exemplars.append(Exemplar(image, m))
+        exemplars.append((image, m))
     global_map = load_grey(args.global_map, "global map") if args.global_map else None
     return source, exemplars, global_map
 
 
 def run(args) -> int:
-    settings = settings_from(args)
+    params = params_from(args)
     source, exemplars, global_map = read_inputs(args)
     out = Path(args.out)
     if not out.parent.is_dir():
         raise PixelsError(f"--out {out}: folder {out.parent} does not exist.")
     if args.server:
-        return remote.run(args, settings, source, exemplars, global_map)
+        from . import remote  # the client only: no torch for an edit on a server
+
+        return remote.run(args, params, source, exemplars, global_map)
+    return run_here(args, params, source, exemplars, global_map)
+
+
+def run_here(args, params, source, exemplars, global_map) -> int:
+    from tqdm import tqdm
+
+    from pixels_engine import Editor, EditSettings, Exemplar, load_model
+
     model = load_model(args.model, args.device, args.dtype)
     if model.random_weights:
         print(
@@ -141,13 +109,15 @@ def run(args) -> int:
             file=sys.stderr,
         )
     editor = Editor(model)
+    layers = [Exemplar(image, m) for image, m in exemplars]
     with tqdm(desc="PIXELS", unit="step", file=sys.stderr) as bar:
 
         def on_step(step):
             bar.total = step.total
             bar.update(step.index + 1 - bar.n)
 
-        result = editor.edit(source, exemplars, settings, global_map, on_step=on_step)
+        result = editor.edit(source, layers, EditSettings(**params), global_map, on_step)
+    out = Path(args.out)
     save_image(result.image, out)
     if result.region is None:
         print(f"wrote {out} (every map is white: nothing to change) seed={result.seed}")

@@ -17,6 +17,7 @@ warnings.filterwarnings("ignore", category=UserWarning, module="huggingface_hub"
 from pixels_engine.errors import PixelsError  # noqa: E402
 
 from . import demo, edit, install, maptool, serve  # noqa: E402
+from .options import flag  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args) or 0
     except PixelsError as e:
-        print(f"pixels: error: {e}", file=sys.stderr)
+        where = f"{flag(e.field)}: " if e.field else ""
+        print(f"pixels: error: {where}{e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("pixels: interrupted", file=sys.stderr)

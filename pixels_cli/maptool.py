@@ -1,10 +1,8 @@
 """`pixels map`: apply the map tools to one map and save it, to see what an edit will use."""
 
-from pixels_engine import maps
-from pixels_engine.errors import PixelsError
 from pixels_engine.images import load_grey, load_rgba, save_image
 
-from .options import add_map_options, map_ops
+from .options import add_param_options, params_from
 
 
 def register(commands) -> None:
@@ -15,19 +13,18 @@ def register(commands) -> None:
         "--from-alpha", metavar="EXEMPLAR", help="derive the map from this exemplar layer's alpha"
     )
     parser.add_argument("--out", required=True, help="where to write the map")
-    add_map_options(parser)
+    add_param_options(parser, groups=("maps",))
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
-    ops = map_ops(args)
-    problems = ops.validate()
-    if problems:
-        raise PixelsError("; ".join(problems))
+    from pixels_engine import EditSettings, maps
+
+    settings = EditSettings(**params_from(args))
     if args.map:
         m = load_grey(args.map, "map")
     else:
-        m = maps.from_alpha(load_rgba(args.from_alpha, "exemplar")[..., 3], args.transition)
-    save_image(maps.snap(ops.apply(m)), args.out)
+        m = maps.from_alpha(load_rgba(args.from_alpha, "exemplar")[..., 3], settings.transition)
+    save_image(maps.snap(settings.map_ops.apply(m)), args.out)
     print(f"wrote {args.out}")
     return 0

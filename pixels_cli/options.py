@@ -1,12 +1,22 @@
-"""Command-line options shared by the subcommands, and their checks."""
+"""Command-line options: the edit's from the contract's schema (one flag per parameter,
+named, typed, bounded and explained there), and the model's."""
 
 import argparse
 
-from pixels_engine.maps import MapOps
-from pixels_engine.models import ALIASES, BUILTIN
+from pixels_contract import schema
+from pixels_engine.catalog import ALIASES, BUILTIN, DEVICES, DTYPES
+from pixels_engine.errors import PixelsError
+
+TYPES = {
+    schema.TEXT: str,
+    schema.NUMBER: float,
+    schema.INTEGER: int,
+    schema.SEED: int,
+    schema.CHOICE: str,
+}
 
 
-def number_list(text: str) -> tuple[float, float]:
+def number_pair(text: str) -> tuple[float, float]:
     try:
         low, high = (float(part) for part in text.split(","))
     except ValueError:
@@ -14,48 +24,48 @@ def number_list(text: str) -> tuple[float, float]:
     return low, high
 
 
-def add_map_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("map tools (applied to every edit map, in this order)")
-    group.add_argument("--invert", action="store_true", help="swap black and white")
-    group.add_argument(
-        "--levels",
-        type=number_list,
-        default=(0.0, 1.0),
-        metavar="LOW,HIGH",
-        help="stretch [LOW, HIGH] to [0, 1]",
-    )
-    group.add_argument("--gamma", type=float, default=1.0, help="above 1: more change")
-    group.add_argument(
-        "--grow",
-        type=int,
-        default=0,
-        metavar="PX",
-        help="grow the edited (dark) area; negative shrinks it",
-    )
-    group.add_argument("--feather", type=float, default=0.0, metavar="PX", help="soften edges")
-    group.add_argument(
-        "--quantise", type=int, default=0, metavar="N", help="round to N grey levels"
-    )
-    group.add_argument(
-        "--transition",
-        type=float,
-        default=32.0,
-        metavar="PX",
-        help="width of the ramp in maps made from an exemplar's alpha",
-    )
+def add_param_options(parser: argparse.ArgumentParser, groups=("edit", "maps")) -> None:
+    """A flag for every schema parameter of `groups`, in the schema's groups."""
+    for name, title in schema.GROUPS:
+        if name in groups:
+            group = parser.add_argument_group(title.lower())
+            for param in schema.PARAMS:
+                if param.group == name:
+                    add_param(group, param)
 
 
-def map_ops(args: argparse.Namespace) -> MapOps:
-    low, high = args.levels
-    return MapOps(
-        invert=args.invert,
-        low=low,
-        high=high,
-        gamma=args.gamma,
-        grow=args.grow,
-        feather=args.feather,
-        quantise=args.quantise,
-    )
+def add_param(group, param: schema.Param) -> None:
+    default = "a random seed, printed" if param.kind == schema.SEED else param.default
+    if isinstance(default, tuple):
+        default = ",".join(schema.number_text(v) for v in default)
+    text = f"{param.help} ({param.bounds()}; default: {default!r})".replace("%", "%%")
+    if param.kind == schema.BOOLEAN:
+        group.add_argument(param.flag, action="store_true", help=text)
+    elif param.kind == schema.RANGE:
+        metavar = "LOW,HIGH"
+        group.add_argument(
+            param.flag, type=number_pair, default=param.default, metavar=metavar, help=text
+        )
+    else:
+        choices = param.values or None
+        group.add_argument(
+            param.flag, type=TYPES[param.kind], default=param.default, choices=choices, help=text
+        )
+
+
+def params_from(args: argparse.Namespace) -> dict:
+    """The checked edit parameters the flags give; PixelsError naming the flag."""
+    given = {p.name: getattr(args, p.name) for p in schema.PARAMS if hasattr(args, p.name)}
+    try:
+        return schema.parse(given)
+    except schema.Invalid as e:
+        raise PixelsError(e.text, e.field) from None
+
+
+def flag(field: str) -> str:
+    """The flag a user typed for a field named in an error."""
+    param = schema.BY_NAME.get(field)
+    return param.flag if param is not None else "--" + field.replace("_", "-")
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -65,5 +75,5 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         help=f"{', '.join(BUILTIN + tuple(ALIASES))}, a diffusers folder, "
         "a .safetensors file or a Hugging Face id",
     )
-    parser.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
-    parser.add_argument("--dtype", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
+    parser.add_argument("--device", default="auto", choices=DEVICES)
+    parser.add_argument("--dtype", default="auto", choices=DTYPES)

@@ -13,37 +13,17 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from pixels_client import Client, ClientError, EditRequest, Layer, Progress
+from pixels_client import Client, ClientError, EditRequest, JobError, Layer, Progress
+from pixels_contract import schema
 from pixels_engine.errors import PixelsError
 from pixels_engine.images import save_image, to_rgba, to_uint8
 
 
-def run(args, settings, source, exemplars, global_map) -> int:
-    ops = settings.map_ops
-    params = {
-        "prompt": settings.prompt,
-        "negative_prompt": settings.negative_prompt,
-        "guidance": settings.guidance,
-        "strength": settings.strength,
-        "steps": settings.steps,
-        "seed": settings.seed,
-        "threshold": settings.threshold,
-        "mode": settings.mode,
-        "transition": settings.transition,
-        "invert": ops.invert,
-        "levels": [ops.low, ops.high],
-        "gamma": ops.gamma,
-        "grow": ops.grow,
-        "feather": ops.feather,
-        "quantise": ops.quantise,
-    }
+def run(args, params, source, exemplars, global_map) -> int:
     request = EditRequest(
         rgba_png(source),
-        [
-            Layer(rgba_png(e.image), grey_png(e.map) if e.map is not None else None)
-            for e in exemplars
-        ],
-        grey_png(global_map) if global_map is not None else None,
+        [Layer(rgba_png(image), None if m is None else grey_png(m)) for image, m in exemplars],
+        None if global_map is None else grey_png(global_map),
         params,
     )
     try:
@@ -57,6 +37,10 @@ def run(args, settings, source, exemplars, global_map) -> int:
                     bar.total = event.total
                     bar.update(event.step - bar.n)
             result = job.result()
+    except JobError as e:  # the server names the field on the wire: params.grow
+        field = e.field.removeprefix("params.") if e.field else None
+        text = e.args[0].removeprefix(f"{e.field}: ") if e.field else str(e)
+        raise PixelsError(text, field if field in schema.BY_NAME else None) from None
     except ClientError as e:
         raise PixelsError(f"--server {args.server}: {e}") from None
     save_image(to_rgba(Image.open(io.BytesIO(result.image))), args.out)

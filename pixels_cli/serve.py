@@ -11,11 +11,8 @@ import logging
 import os
 import sys
 
-import torch
-
-from pixels_client.protocol import DEFAULT_HOST, DEFAULT_PORT, EDIT_PATH
+from pixels_contract.messages import DEFAULT_HOST, DEFAULT_PORT, EDIT_PATH, Limits
 from pixels_engine.errors import PixelsError
-from server import Config, Limits, Server
 
 from .options import add_model_options
 
@@ -40,20 +37,46 @@ def register(commands) -> None:
     parser.add_argument("--max-pixels", type=int, default=defaults.max_pixels)
     parser.add_argument("--max-steps", type=int, default=defaults.max_steps)
     parser.add_argument("--max-frame-bytes", type=int, default=defaults.max_frame_bytes)
+    parser.add_argument(
+        "--max-job-memory",
+        type=int,
+        default=defaults.max_job_bytes // 2**20,
+        metavar="MB",
+        help="memory one job may need, estimated at submit (larger jobs are refused)",
+    )
+    parser.add_argument(
+        "--frame-timeout",
+        type=float,
+        default=defaults.frame_timeout,
+        metavar="S",
+        help="seconds each image an edit announces may take to arrive",
+    )
     parser.set_defaults(run=run)
+
+
+def torch_version() -> str:
+    import torch
+
+    return torch.__version__
 
 
 def torch_build() -> str:
     """'CUDA 12.8' or 'CPU': the torch this program runs on (a built binary bundles one)."""
+    import torch
+
     return f"CUDA {torch.version.cuda}" if torch.version.cuda else "CPU"
 
 
 def run(args) -> int:
+    from server import Config, Server
+
     limits = Limits(
         queue_size=args.queue_size,
         max_pixels=args.max_pixels,
         max_steps=args.max_steps,
         max_frame_bytes=args.max_frame_bytes,
+        max_job_bytes=args.max_job_memory * 2**20,
+        frame_timeout=args.frame_timeout,
     )
     config = Config(
         host=args.host,
@@ -73,7 +96,7 @@ def run(args) -> int:
         print(
             f"pixels serve: listening on http://{host}:{server.port} (status page); plug-ins "
             f"connect to ws://{host}:{server.port}{EDIT_PATH}; loading model {args.model}; "
-            f"torch {torch.__version__}, {torch_build()} build",
+            f"torch {torch_version()}, {torch_build()} build",
             file=sys.stderr,
             flush=True,
         )

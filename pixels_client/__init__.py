@@ -1,18 +1,9 @@
 """The PIXELS Studio client: plug-ins, the CLI and the tests talk to `pixels serve`
-through it. Standard library plus websockets only (vendored for GIMP and Krita)."""
+through it. Standard library plus websockets only (vendored for GIMP and Krita); what an
+edit is and how it travels is the contract's (pixels_contract), re-exported here."""
 
-from . import png, protocol
-from .client import Client, Job
-from .errors import (
-    AuthError,
-    ClientError,
-    JobCancelled,
-    JobError,
-    ProtocolError,
-    ServerUnavailable,
-    VersionMismatch,
-)
-from .messages import (
+from pixels_contract import png
+from pixels_contract.messages import (
     Cancelled,
     EditRequest,
     Error,
@@ -20,8 +11,19 @@ from .messages import (
     Progress,
     Queued,
     Result,
-    ServerInfo,
     Started,
+    Welcome,
+)
+
+from .client import Client, Job
+from .errors import (
+    AuthError,
+    ClientError,
+    JobCancelled,
+    JobError,
+    ProtocolViolation,
+    ServerUnavailable,
+    VersionMismatch,
 )
 
 __all__ = [
@@ -36,13 +38,12 @@ __all__ = [
     "JobError",
     "Layer",
     "Progress",
-    "ProtocolError",
+    "ProtocolViolation",
     "Queued",
     "Result",
-    "ServerInfo",
     "ServerUnavailable",
     "Started",
     "VersionMismatch",
+    "Welcome",
     "png",
-    "protocol",
 ]

@@ -1,47 +1,59 @@
 """A blocking client for the edit channel, for plug-ins (not asyncio) and scripts.
 
     with Client("ws://127.0.0.1:7860", token=None) as client:
-        info = client.connect()
+        welcome = client.connect()
         job = client.submit(EditRequest(source_png, [Layer(lake_png, lake_map_png)]))
         for event in job.events():
             ...                      # Queued, Started, Progress, then Result
         result = job.result()
 
-One connection carries any number of jobs; a reader thread sorts the server's messages
-by job. After the connection is lost, the next `connect` or `submit` reconnects.
+One connection carries any number of jobs. It is an I/O shell around the contract's
+ClientProtocol: a reader thread feeds it what the server sends and sorts the messages by
+job. Whatever ends the connection (the server gone, or a message the protocol does not
+allow) ends every pending job with an error, so no caller waits forever. websockets
+answers the server's keepalive pings on its own thread, whatever the caller's thread is
+doing. After the connection is lost, the next `connect` or `submit` reconnects.
 """
 
+import contextlib
 import itertools
+import json
 import queue
 import threading
 import urllib.parse
 from collections.abc import Iterator
 
-from . import protocol
+from pixels_contract.messages import (
+    EDIT_PATH,
+    ENDINGS,
+    KEEPALIVE_INTERVAL,
+    KEEPALIVE_TIMEOUT,
+    TOKEN_HEADER,
+    VERSION_MISMATCH,
+    Cancelled,
+    EditRequest,
+    Error,
+    ProtocolError,
+    Result,
+    ServerMessage,
+    Welcome,
+)
+from pixels_contract.protocol import ClientProtocol
+
 from .errors import (
     AuthError,
     ClientError,
     JobCancelled,
     JobError,
-    ProtocolError,
+    ProtocolViolation,
     ServerUnavailable,
     VersionMismatch,
 )
-from .messages import (
-    Cancelled,
-    EditRequest,
-    Error,
-    Event,
-    Progress,
-    Queued,
-    Result,
-    ServerInfo,
-    Started,
-)
 from .transport import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI, connect
 
-CLIENT_NAME = "pixels-client/1"
-LOST = "connection_lost"
+CLIENT_NAME = "pixels-client/2"
+LOST = "connection_lost"  # this client's own codes for a job the connection took down
+VIOLATION = "protocol_violation"
 
 
 class Job:
@@ -49,24 +61,25 @@ class Job:
 
     def __init__(self, client: "Client", ref: str):
         self.client, self.ref, self.id = client, ref, None
-        self._events: queue.Queue[Event] = queue.Queue()
+        self._events: queue.Queue[ServerMessage] = queue.Queue()
         self._answered = threading.Event()  # the server queued or refused it
         self._refusal: Error | None = None
-        self.outcome: Event | None = None  # the last event: Result, Cancelled or Error
+        self.outcome: ServerMessage | None = None  # the last event: Result, Cancelled or Error
 
-    def events(self, timeout: float | None = None) -> Iterator[Event]:
+    def events(self, timeout: float | None = None) -> Iterator[ServerMessage]:
         """Yield events until the job ends; `timeout` bounds the wait for each one."""
         while self.outcome is None:
             try:
                 event = self._events.get(timeout=timeout)
             except queue.Empty:
                 raise ServerUnavailable(f"no word from the server for {timeout} s") from None
-            if isinstance(event, Result | Cancelled | Error):
+            if isinstance(event, ENDINGS):
                 self.outcome = event
             yield event
 
     def result(self, timeout: float | None = None) -> Result:
-        """Wait for the end; raise JobError, JobCancelled or ServerUnavailable if it failed."""
+        """Wait for the end; raise JobError, JobCancelled, ServerUnavailable or
+        ProtocolViolation if it did not give a result."""
         for _ in self.events(timeout):
             pass
         event = self.outcome
@@ -75,11 +88,17 @@ class Job:
         if isinstance(event, Error):
             if event.code == LOST:
                 raise ServerUnavailable(event.message)
+            if event.code == VIOLATION:
+                raise ProtocolViolation(event.message)
             raise JobError(event.code, event.message, event.field, event.job)
         return event
 
     def cancel(self) -> None:
         self.client.cancel(self.id)
+
+    def end(self, event: ServerMessage) -> None:
+        self._events.put(event)
+        self._answered.set()
 
 
 class Client:
@@ -88,8 +107,9 @@ class Client:
     def __init__(self, url: str, token: str | None = None, timeout: float = 10.0):
         self.url = edit_url(url)
         self.token, self.timeout = token, timeout
-        self.info: ServerInfo | None = None
+        self.welcome: Welcome | None = None
         self._ws = None
+        self._protocol: ClientProtocol | None = None
         self._lock = threading.Lock()  # one request's frames are never split by another's
         self._jobs: dict[str, Job] = {}  # by job id, and by ref until the id is known
         self._refs = itertools.count(1)
@@ -104,33 +124,24 @@ class Client:
     def connected(self) -> bool:
         return self._ws is not None
 
-    def connect(self) -> ServerInfo:
+    def connect(self) -> Welcome:
         """Open the connection and shake hands, unless already connected."""
         with self._lock:
             if self._ws is None:
-                self._ws = self._open()
+                self._ws, self._protocol = self._open()
                 threading.Thread(target=self._read, args=(self._ws,), daemon=True).start()
-            return self.info
-
-    handshake = connect
+            return self.welcome
 
     def submit(self, request: EditRequest) -> Job:
         """Send an edit; returns once the server queued it (JobError if it refused)."""
         self.connect()
         job = Job(self, f"r{next(self._refs)}")
-        names, frames = [protocol.SOURCE], [request.source]
-        for layer in request.exemplars:
-            names.append(protocol.EXEMPLAR)
-            frames.append(layer.image)
-            if layer.map is not None:
-                names.append(protocol.MAP)
-                frames.append(layer.map)
-        if request.global_map is not None:
-            names.append(protocol.GLOBAL_MAP)
-            frames.append(request.global_map)
-        message = {"type": "edit", "ref": job.ref, "params": request.params, "frames": names}
         self._jobs[job.ref] = job
-        self._send(message, frames)
+        try:
+            self._send(lambda protocol: protocol.edit(request, job.ref))
+        except BaseException:
+            self._jobs.pop(job.ref, None)
+            raise
         if not job._answered.wait(self.timeout):
             raise ServerUnavailable(f"the server did not answer the edit in {self.timeout} s")
         if job._refusal is not None:
@@ -147,8 +158,8 @@ class Client:
 
     def cancel(self, job_id: str) -> None:
         """Ask the server to cancel a queued or running job of this connection; the job
-        then ends with Cancelled (or with its result, if it finished first)."""
-        self._send({"type": "cancel", "job": job_id}, [])
+        then ends with Cancelled (or with its result, if that was already on its way)."""
+        self._send(lambda protocol: protocol.cancel(job_id))
 
     def close(self) -> None:
         ws, self._ws = self._ws, None
@@ -156,7 +167,7 @@ class Client:
             ws.close()
 
     def _open(self):
-        headers = {protocol.TOKEN_HEADER: f"Bearer {self.token}"} if self.token else None
+        headers = {TOKEN_HEADER: f"Bearer {self.token}"} if self.token else None
         try:
             ws = connect(
                 self.url,
@@ -165,104 +176,106 @@ class Client:
                 max_size=None,
                 compression=None,
                 user_agent_header=CLIENT_NAME,
+                ping_interval=KEEPALIVE_INTERVAL,
+                ping_timeout=KEEPALIVE_TIMEOUT,
             )
         except InvalidStatus as e:
-            status = e.response.status_code
-            body = e.response.body.decode("utf-8", "replace").strip()
-            if status in (401, 403):
-                raise AuthError(
-                    f"the server at {self.url} refused the connection: {body}"
-                ) from None
-            raise ServerUnavailable(
-                f"{self.url} answered HTTP {status}, not a PIXELS edit channel: {body}"
-            ) from None
+            raise refused(self.url, e.response.status_code, e.response.body) from None
         except InvalidURI as e:
             raise ClientError(f"{e}. Give the server's address as ws://HOST:PORT.") from None
         except (OSError, TimeoutError, InvalidHandshake) as e:
-            raise ServerUnavailable(
-                f"no PIXELS server at {self.url} ({e}). Start one with `pixels serve`, "
-                "or check the address."
-            ) from None
+            raise ServerUnavailable(f"no PIXELS server answers at {self.url} ({why(e)}).") from None
+        protocol = ClientProtocol()
         try:
-            ws.send(protocol.dumps({"type": "hello", "protocol": protocol.PROTOCOL_VERSION}))
-            reply = protocol.loads(ws.recv(timeout=self.timeout))
-        except (ConnectionClosed, TimeoutError, ValueError) as e:
+            for data in protocol.hello():
+                ws.send(data)
+            while not (events := receive(ws, protocol, self.timeout)):
+                pass
+        except (ConnectionClosed, TimeoutError, ProtocolError) as e:
             ws.close()
             raise ServerUnavailable(f"the server at {self.url} did not shake hands ({e})") from None
-        if reply["type"] == "error":
+        if isinstance(events[0], Error):
             ws.close()
-            if reply.get("code") == protocol.VERSION_MISMATCH:
-                raise VersionMismatch(reply.get("message", "protocol version mismatch"))
-            raise ProtocolError(reply.get("message", "handshake refused"))
-        fields = ("protocol", "server", "model", "limits", "capabilities")
-        self.info = ServerInfo(**{name: reply.get(name) for name in fields})
-        return ws
+            if events[0].code == VERSION_MISMATCH:
+                raise VersionMismatch(events[0].message)
+            raise ProtocolViolation(events[0].message)
+        self.welcome = events[0]
+        return ws, protocol
 
-    def _send(self, message: dict, frames: list[bytes]) -> None:
+    def _send(self, build) -> None:
+        """Send what `build(protocol)` gives, under the lock: its frames stay together."""
         with self._lock:
             if self._ws is None:
                 raise ServerUnavailable("not connected: the connection to the server was lost")
             try:
-                self._ws.send(protocol.dumps(message))
-                for frame in frames:
-                    self._ws.send(frame)
+                for data in build(self._protocol):
+                    self._ws.send(data)
             except ConnectionClosed as e:
                 raise ServerUnavailable(f"the connection to the server was lost ({e})") from None
 
     def _read(self, ws) -> None:
         """Sort incoming messages by job until the connection ends; then end every job."""
+        protocol = self._protocol
         try:
             while True:
-                message = protocol.loads(ws.recv())
-                frames = [ws.recv() for _ in range(message.get("frames", 0))]
-                self._dispatch(message, frames)
-        except (ConnectionClosed, ValueError, TypeError) as e:
-            reason = f"the connection to the server was lost ({e})"
+                for event in receive(ws, protocol):
+                    self._dispatch(event)
+        except ConnectionClosed as e:
+            code, reason = LOST, f"the connection to the server was lost ({e})"
+        except Exception as e:  # ProtocolError, or a bug: never leave a caller waiting
+            code = VIOLATION
+            reason = (
+                f"the server sent a message this plug-in does not understand ({e}). Update "
+                "the plug-in and the server to the same version."
+            )
         ws.close()
         with self._lock:
             if self._ws is ws:
                 self._ws = None
         for key, job in list(self._jobs.items()):
             self._jobs.pop(key, None)
-            job._events.put(Error(job.id, LOST, reason))
-            job._answered.set()
+            job.end(Error(code, reason, job=job.id))
 
-    def _dispatch(self, message: dict, frames: list[bytes]) -> None:
-        kind, job_id = message["type"], message.get("job")
-        job = self._jobs.get(job_id) or self._jobs.get(message.get("ref"))
+    def _dispatch(self, event: ServerMessage) -> None:
+        job_id, ref = getattr(event, "job", None), getattr(event, "ref", None)
+        job = self._jobs.get(job_id) or self._jobs.get(ref)
         if job is None:
-            return  # a late message for a job that already ended here
+            return  # a late message for a job that already ended here, or the welcome
         if job.id is None and job_id is not None:
             job.id = job_id
             self._jobs[job_id] = job
-        event = to_event(kind, message, frames)
-        if event is None:
-            return
-        if isinstance(event, Result | Cancelled | Error):
+        if isinstance(event, ENDINGS):
             self._jobs.pop(job.ref, None)
             self._jobs.pop(job.id, None)
             if job.id is None:
                 job._refusal = event
-        job._events.put(event)
-        job._answered.set()
+        job.end(event)
 
 
-def to_event(kind: str, m: dict, frames: list[bytes]) -> Event | None:
-    job = m.get("job")
-    if kind == "queued":
-        return Queued(job, m["position"])
-    if kind == "started":
-        return Started(job)
-    if kind == "progress":
-        return Progress(job, m["step"], m["total"], m["eta"], frames[0] if frames else None)
-    if kind == "result":
-        keys = ("seed", "region", "working_size", "steps_run", "timings", "random_weights")
-        return Result(job, frames[0], **{k: m[k] for k in keys})
-    if kind == "cancelled":
-        return Cancelled(job)
-    if kind == "error":
-        return Error(job, m["code"], m["message"], m.get("field"))
-    return None  # a message type from a newer server: ignored
+def receive(ws, protocol: ClientProtocol, timeout: float | None = None) -> list:
+    """The server's next message through the protocol: its events (none while the
+    images a message announced are still coming)."""
+    protocol.receive(ws.recv(timeout=timeout))
+    return protocol.events_received()
+
+
+def refused(url: str, status: int, body: bytes) -> ClientError:
+    """The error for an HTTP answer instead of the WebSocket upgrade."""
+    text = body.decode("utf-8", "replace").strip()
+    with contextlib.suppress(ValueError, KeyError, TypeError):  # a JSON error body
+        text = json.loads(text)["message"]
+    if status in (401, 403):
+        return AuthError(f"the server at {url} refused the connection: {text}")
+    return ServerUnavailable(f"{url} answered HTTP {status}, not a PIXELS edit channel: {text}")
+
+
+def why(error: Exception) -> str:
+    """A failed connection in a few words, without errno numbers."""
+    if isinstance(error, TimeoutError):
+        return "no answer in time"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return str(error) or type(error).__name__
 
 
 def edit_url(url: str) -> str:
@@ -271,5 +284,5 @@ def edit_url(url: str) -> str:
         url = "ws://" + url
     parts = urllib.parse.urlsplit(url)
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
-    path = parts.path if parts.path not in ("", "/") else protocol.EDIT_PATH
+    path = parts.path if parts.path not in ("", "/") else EDIT_PATH
     return urllib.parse.urlunsplit((scheme, parts.netloc, path, "", ""))

@@ -17,8 +17,8 @@ class AuthError(ClientError):
     """The server refused the token (or the lack of one), or the request's origin."""
 
 
-class ProtocolError(ClientError):
-    """The server sent something this client does not understand."""
+class ProtocolViolation(ClientError):
+    """The server sent something the protocol does not allow, or refused the handshake."""
 
 
 class JobError(ClientError):

@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 PACKAGE = Path(__file__).parent
+CONTRACT = PACKAGE.parent / "pixels_contract"  # stdlib only: the plug-ins carry it too
 TARGET = PACKAGE / "_vendor"
 VERSION = "15.0.1"
 # Only the pure-Python sources: the optional C speed-up would tie the copy to one Python.
@@ -59,14 +60,17 @@ def vendor(target: Path = TARGET, version: str = VERSION) -> Path:
     return dest
 
 
-def copy_client(dest: Path) -> Path:
-    """Copy pixels_client to `dest` (replacing an old copy) with websockets vendored in,
-    leaving out this build-time module: the copy the plug-ins carry."""
-    shutil.rmtree(dest, ignore_errors=True)
+def copy_client(folder: Path) -> Path:
+    """Write folder/pixels_client, with websockets vendored in and without this build-time
+    module, and folder/pixels_contract beside it (replacing old copies): what the
+    plug-ins carry, importable once `folder` is on sys.path. Returns the client's copy."""
+    client, contract = folder / "pixels_client", folder / "pixels_contract"
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", "_vendor", "vendor.py")
-    shutil.copytree(PACKAGE, dest, ignore=skip)
-    vendor(dest / "_vendor")
-    return dest
+    for source, dest in ((PACKAGE, client), (CONTRACT, contract)):
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(source, dest, ignore=skip)
+    vendor(client / "_vendor")
+    return client
 
 
 if __name__ == "__main__":

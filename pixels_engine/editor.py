@@ -8,23 +8,22 @@ bit-identical to the source, and the source's alpha is kept.
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
+from pixels_contract.schema import SEED_MAX, SEED_MIN
+
 from . import maps, region
 from .conditioning import TextEncoding, encode_text, unet_kwargs
 from .errors import PixelsError
-from .images import resize
 from .models import LoadedModel
 from .sampler import Step, make_schedule, sample
-from .thresholds import CURVES, thresholds
+from .settings import EditSettings
+from .thresholds import thresholds
 
-MODES = ("single", "chain")
 CLAIM_MARGIN = 32  # pixels of context around the claimed cells when encoding exemplars
-MAX_STEPS = 1000
-MAX_SEED = 2**63 - 1
 
 
 @dataclass
@@ -34,43 +33,6 @@ class Exemplar:
 
     image: np.ndarray
     map: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class EditSettings:
-    prompt: str = ""
-    negative_prompt: str = ""
-    guidance: float = 5.0
-    strength: float = 0.6  # share of the schedule that is run
-    steps: int = 30
-    seed: int | None = None  # None draws one; the one used is reported
-    threshold: str = "linear"
-    mode: str = "single"  # "chain": one exemplar after another, as the official code must
-    transition: float = 32.0  # pixels, for maps made from alpha
-    context: float = 0.25  # margin around the changing area, times its longer side
-    map_ops: maps.MapOps = field(default_factory=maps.MapOps)
-
-    def validate(self) -> None:
-        problems = []
-        if not 0.0 < self.strength <= 1.0:
-            problems.append(f"--strength {self.strength}: must be above 0 and at most 1")
-        if not 1 <= self.steps <= MAX_STEPS:
-            problems.append(f"--steps {self.steps}: must be 1 to {MAX_STEPS}")
-        if not (0.0 <= self.guidance <= 50.0):
-            problems.append(f"--guidance {self.guidance}: must be 0 to 50 (1 or less: no guidance)")
-        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
-            problems.append(f"--seed {self.seed}: must be 0 to {MAX_SEED}")
-        if self.threshold not in CURVES:
-            problems.append(f"--threshold {self.threshold}: choose {', '.join(CURVES)}")
-        if self.mode not in MODES:
-            problems.append(f"--mode {self.mode}: choose {' or '.join(MODES)}")
-        if self.transition < 0:
-            problems.append(f"--transition {self.transition}: must be 0 or more pixels")
-        if self.context < 0:
-            problems.append(f"context {self.context}: must be 0 or more")
-        problems += self.map_ops.validate()
-        if problems:
-            raise PixelsError("; ".join(problems))
 
 
 @dataclass
@@ -107,7 +69,7 @@ class Editor:
         settings.validate()
         check_canvas(source, exemplars, global_map)
         if settings.seed is None:
-            settings = replace(settings, seed=random.randrange(2**32))
+            settings = replace(settings, seed=random.randint(SEED_MIN, SEED_MAX))
         edit_maps = resolve_maps(exemplars, global_map, settings)
         if settings.mode == "chain" and len(exemplars) > 1:
             return self.chain(source, exemplars, edit_maps, settings, on_step, cancelled)
@@ -139,10 +101,12 @@ class Editor:
         work = region.working_size(x1 - x0, y1 - y0, model.native_size)
         crop = (slice(y0, y1), slice(x0, x1))
 
-        source_rgb = resize(source[crop][..., :3], work)
+        source_rgb = region.resize(source[crop][..., :3], work)
         factor = pipe.vae_scale_factor
         lat_h, lat_w = work[1] // factor, work[0] // factor
-        release = maps.snap(maps.to_latent(resize(combined[crop], work), lat_h, lat_w).numpy())
+        release = maps.snap(
+            maps.to_latent(region.resize(combined[crop], work), lat_h, lat_w).numpy()
+        )
         # With no exemplar, edit_maps holds the global map alone, which claims nothing.
         exemplar_maps = edit_maps[: len(exemplars)]
         composite, claims = surgery(source, exemplars, exemplar_maps, crop, work, factor)
@@ -193,7 +157,7 @@ class Editor:
         timings["decode"] = time.perf_counter() - t0
 
         out = source.copy()
-        edited = resize(decoded, (x1 - x0, y1 - y0))
+        edited = region.resize(decoded, (x1 - x0, y1 - y0))
         change = combined[crop] < 1.0
         out[crop][change, :3] = edited[change]
         timings["total"] = time.perf_counter() - began
@@ -272,7 +236,7 @@ def check_canvas(source, exemplars, global_map) -> None:
             )
     if not exemplars and global_map is None:
         raise PixelsError(
-            "nothing to edit: give at least one --exemplar, or a --map that says where the "
+            "nothing to edit: give at least one exemplar, or a global map that says where the "
             "prompt may change the picture."
         )
 
@@ -303,13 +267,13 @@ def surgery(source, exemplars, edit_maps, crop, work, factor):
     pixel cannot cover an earlier one's claim there. Work is confined to each
     exemplar's own bounding box: exemplars are usually small parts of the canvas.
     """
-    base = resize(source[crop][..., :3], work)
+    base = region.resize(source[crop][..., :3], work)
     composite = base.copy()
     lat_h, lat_w = work[1] // factor, work[0] // factor
     claims = np.zeros((lat_h, lat_w), dtype=np.int64)
     painted = []
     for k, (e, m) in enumerate(zip(exemplars, edit_maps, strict=True), start=1):
-        layer = resize(e.image[crop], work)
+        layer = region.resize(e.image[crop], work)
         box = region.bounding_box(layer[..., 3] > 0)
         if box is None:
             continue
@@ -317,7 +281,7 @@ def surgery(source, exemplars, edit_maps, crop, work, factor):
         alpha = layer[win][..., 3:]
         blended = layer[win][..., :3] * alpha + base[win] * (1.0 - alpha)
         composite[win] = blended * alpha + composite[win] * (1.0 - alpha)
-        m_work = resize(m[crop], work)
+        m_work = region.resize(m[crop], work)
         painted.append((win, (m_work[win] <= maps.TOLERANCE) & (alpha[..., 0] >= 0.5), blended))
         m_lat = maps.snap(maps.to_latent(m_work, lat_h, lat_w).numpy())
         a_lat = maps.to_latent(layer[..., 3], lat_h, lat_w).numpy()
@@ -336,7 +300,7 @@ def previewer(latent: torch.Tensor, rgb: np.ndarray) -> Callable[[torch.Tensor],
 
     def fit() -> torch.Tensor:
         z = latent[0].float().reshape(latent.shape[1], -1).T.cpu()
-        target = torch.from_numpy(resize(rgb, (w, h))).reshape(-1, 3)
+        target = torch.from_numpy(region.resize(rgb, (w, h))).reshape(-1, 3)
         return torch.linalg.lstsq(torch.cat([z, torch.ones(len(z), 1)], dim=1), target).solution
 
     def preview(denoised: torch.Tensor) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Reading and writing images as float arrays in [0, 1].
+"""Reading and writing images as float arrays in [0, 1] (PIL and numpy only: the CLI
+reads files with these without loading torch).
 
 The engine works on RGBA float32 arrays (H x W x 4) and grey maps (H x W). Converting
 8-bit values to float and back is exact, which is what lets kept pixels come out
@@ -8,8 +9,6 @@ bit-identical to the source.
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from .errors import PixelsError
@@ -74,17 +73,3 @@ def save_image(array: np.ndarray, path: str | Path) -> None:
         raise PixelsError(
             f"cannot write {path} ({e}). Use a .png, .jpg, .tif or .webp name."
         ) from None
-
-
-def resize(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resample an H x W (x C) float array to (width, height), antialiased when shrinking."""
-    width, height = size
-    if array.shape[1] == width and array.shape[0] == height:
-        return array
-    t = torch.from_numpy(np.ascontiguousarray(array))
-    t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
-    out = F.interpolate(
-        t, size=(height, width), mode="bicubic", antialias=True, align_corners=False
-    )
-    out = out[0, 0] if array.ndim == 2 else out[0].permute(1, 2, 0)
-    return out.clamp(0, 1).numpy()

@@ -13,10 +13,11 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from pixels_contract import schema
+
 from . import region
 
-# Values within this of 0 or 1 count as black or white: JPEG and blur rarely hit 0 exactly.
-TOLERANCE = 0.02
+TOLERANCE = schema.MAP_TOLERANCE
 
 
 def snap(m: np.ndarray, tolerance: float = TOLERANCE) -> np.ndarray:
@@ -47,25 +48,81 @@ def from_alpha(alpha: np.ndarray, transition: float) -> np.ndarray:
     return out
 
 
+EXACT_RADIUS = 8  # grow over a true disk up to this radius, over an octagon beyond
+
+
 def disk(radius: int) -> np.ndarray:
     y, x = np.ogrid[-radius : radius + 1, -radius : radius + 1]
     return x * x + y * y <= radius * radius
 
 
 def grow(m: np.ndarray, pixels: int) -> np.ndarray:
-    """Grow the edited (dark) area by `pixels`; a negative value shrinks it."""
+    """Grow the edited (dark) area by `pixels`; a negative value shrinks it.
+
+    A grey erosion (or dilation) over a disk of that radius. A disk costs its area per
+    pixel, so past EXACT_RADIUS it is a regular octagon of the same inradius (within
+    8 % of the disk's area): the sum of four lines (across, down and the two
+    diagonals), which takes four one-dimensional min (or max) filters whose cost does
+    not grow with the radius.
+    """
     if pixels == 0:
         return m
-    footprint = disk(abs(pixels))
-    op = ndimage.grey_erosion if pixels > 0 else ndimage.grey_dilation
-    return op(m, footprint=footprint, mode="nearest")
+    radius, lower = abs(pixels), pixels > 0
+    if radius <= EXACT_RADIUS:
+        op = ndimage.grey_erosion if lower else ndimage.grey_dilation
+        return op(m, footprint=disk(radius), mode="nearest")
+    diagonal = round(radius * (1 - math.sqrt(0.5)))  # half-length of each diagonal line
+    straight = radius - 2 * diagonal  # half-length of the across and down lines
+    out = m
+    for axis in (0, 1):
+        out = line_filter(out, straight, axis, lower)
+    for anti in (False, True):
+        out = diagonal_filter(out, diagonal, anti, lower)
+    return out
+
+
+def line_filter(m: np.ndarray, half: int, axis: int, lower: bool) -> np.ndarray:
+    """The min (or max) over the 2 * half + 1 pixels centred on each, along an axis;
+    pixels past the edge take no part."""
+    if half == 0:
+        return m
+    op = ndimage.minimum_filter1d if lower else ndimage.maximum_filter1d
+    return op(m, 2 * half + 1, axis=axis, mode="nearest")
+
+
+def diagonal_filter(m: np.ndarray, half: int, anti: bool, lower: bool) -> np.ndarray:
+    """line_filter along a diagonal: each row is shifted by its index so that the
+    diagonals become columns, filtered down the columns, and shifted back."""
+    if half == 0:
+        return m
+    if anti:
+        return diagonal_filter(m[:, ::-1], half, False, lower)[:, ::-1]
+    height, width = m.shape
+    neutral = np.inf if lower else -np.inf  # takes no part in a min (or a max)
+    sheared = np.full((height, width + height), neutral, np.float32)
+    for y in range(height):
+        sheared[y, height - y : height - y + width] = m[y]
+    op = ndimage.minimum_filter1d if lower else ndimage.maximum_filter1d
+    sheared = op(sheared, 2 * half + 1, axis=0, mode="constant", cval=neutral)
+    out = np.empty_like(m, dtype=np.float32)
+    for y in range(height):
+        out[y] = sheared[y, height - y : height - y + width]
+    return out
 
 
 def feather(m: np.ndarray, pixels: float) -> np.ndarray:
-    """Soften edges with a Gaussian blur whose visible reach is about `pixels`."""
+    """Soften edges with a near-Gaussian blur whose visible reach is about `pixels`:
+    three box blurs, each of constant cost per pixel whatever the width."""
     if pixels <= 0:
         return m
-    return ndimage.gaussian_filter(m, sigma=pixels / 3.0, mode="nearest")
+    sigma = pixels / 3.0
+    width = max(1, round(math.sqrt(4.0 * sigma * sigma + 1.0)))  # three boxes give sigma
+    width += 1 - width % 2  # odd, so the blur stays centred
+    out = m.astype(np.float32)
+    for axis in (0, 1):
+        for _ in range(3):
+            out = ndimage.uniform_filter1d(out, width, axis=axis, mode="nearest")
+    return out
 
 
 def levels(m: np.ndarray, low: float = 0.0, high: float = 1.0, gamma: float = 1.0) -> np.ndarray:
@@ -85,7 +142,7 @@ def quantise(m: np.ndarray, levels_count: int) -> np.ndarray:
 @dataclass(frozen=True)
 class MapOps:
     """Map adjustments, applied in the order a painter would: invert, levels, grow,
-    feather, quantise. The defaults change nothing."""
+    feather, quantise. The defaults change nothing; the bounds are the schema's."""
 
     invert: bool = False
     low: float = 0.0
@@ -94,19 +151,6 @@ class MapOps:
     grow: int = 0
     feather: float = 0.0
     quantise: int = 0
-
-    def validate(self) -> list[str]:
-        """Problems with these settings, each naming its flag."""
-        problems = []
-        if not (0.0 <= self.low < self.high <= 1.0):
-            problems.append("--levels: need 0 <= low < high <= 1, e.g. --levels 0.1,0.9")
-        if not self.gamma > 0:
-            problems.append("--gamma: must be above 0 (1 leaves the map as it is)")
-        if self.feather < 0:
-            problems.append("--feather: must be 0 or more pixels")
-        if self.quantise == 1 or self.quantise < 0:
-            problems.append("--quantise: give 2 or more levels, or 0 for none")
-        return problems
 
     def apply(self, m: np.ndarray) -> np.ndarray:
         out = 1.0 - m if self.invert else m

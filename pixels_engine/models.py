@@ -22,15 +22,9 @@ from huggingface_hub.utils import logging as hub_logging
 from transformers.utils import logging as transformers_logging
 
 from . import builtin_models
+from .catalog import ALIASES, DEVICES, DTYPES
 from .errors import PixelsError
 
-ALIASES = {
-    "sdxl": "stabilityai/stable-diffusion-xl-base-1.0",
-    "sdxl-refiner": "stabilityai/stable-diffusion-xl-refiner-1.0",
-    "sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",
-    "sd21": "stabilityai/stable-diffusion-2-1",
-}
-BUILTIN = ("tiny", "sdxl-random")
 PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
 ALTERNATIVES = (
     "Use --model tiny (built-in, random weights) or sdxl-random (full SDXL size, random "
@@ -60,6 +54,8 @@ class LoadedModel:
 
 def pick_device(name: str) -> torch.device:
     """`auto` takes CUDA, then Apple MPS, then the CPU; a named device must exist."""
+    if name not in DEVICES:
+        raise PixelsError(f"{name!r:.40} is not a device; choose {', '.join(DEVICES)}.", "device")
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -68,25 +64,23 @@ def pick_device(name: str) -> torch.device:
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise PixelsError(
-            "--device cuda: this torch build sees no CUDA GPU. Install a CUDA build of "
-            "torch, or use --device cpu."
+            "this torch build sees no CUDA GPU. Install a CUDA build of torch, or use the CPU.",
+            "device",
         )
     if name == "mps" and not torch.backends.mps.is_available():
-        raise PixelsError("--device mps: Apple MPS is not available here. Use --device cpu.")
-    if name not in ("cuda", "mps", "cpu"):
-        raise PixelsError(f"--device {name}: choose auto, cuda, mps or cpu.")
+        raise PixelsError("Apple MPS is not available here. Use the CPU.", "device")
     return torch.device(name)
 
 
 def pick_dtype(name: str, device: torch.device) -> torch.dtype:
     """`auto` is fp16 on a GPU and fp32 on the CPU, where fp16 is slow or unsupported."""
     dtypes = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+    if name not in DTYPES:
+        raise PixelsError(f"{name!r:.40} is not a dtype; choose {', '.join(DTYPES)}.", "dtype")
     if name == "auto":
         return torch.float32 if device.type == "cpu" else torch.float16
-    if name not in dtypes:
-        raise PixelsError(f"--dtype {name}: choose auto, fp32, fp16 or bf16.")
     if name == "fp16" and device.type == "cpu":
-        raise PixelsError("--dtype fp16 is not supported on the CPU. Use fp32 or bf16.")
+        raise PixelsError("fp16 does not run on the CPU. Use fp32 or bf16.", "dtype")
     return dtypes[name]
 
 

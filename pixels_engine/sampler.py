@@ -45,8 +45,9 @@ def make_schedule(scheduler_config, steps: int, strength: float, device) -> Sche
     run = min(int(steps * strength), steps)
     if run < 1:
         raise PixelsError(
-            f"--strength {strength} with --steps {steps} runs no step (int(steps x strength) "
-            "is 0). Raise --strength or --steps."
+            f"{strength:g} of {steps} steps runs no step (int(steps x strength) is 0); raise "
+            "the strength or the steps",
+            "strength",
         )
     start = steps - run
     scheduler.set_begin_index(start)

@@ -30,7 +30,7 @@ def assemble(dest: Path) -> Path:
     folder = Path(dest) / NAME
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(HERE / NAME, folder, ignore=SKIP)
-    vendor.copy_client(folder / "pixels_client")
+    vendor.copy_client(folder)
     (folder / f"{NAME}.py").chmod(0o755)
     return folder
 

@@ -28,7 +28,7 @@ def assemble(dest: Path) -> Path:
     package = dest / NAME
     shutil.rmtree(package, ignore_errors=True)
     shutil.copytree(HERE / NAME, package, ignore=IGNORE)
-    vendor.copy_client(package / "pixels_client")
+    vendor.copy_client(package)
     return dest
 
 

@@ -17,12 +17,25 @@ from importlib.metadata import PackageNotFoundError, version
 
 from websockets.asyncio.server import serve
 
-from pixels_client.protocol import EDIT_PATH, PROTOCOL_VERSION, SHUTTING_DOWN, TOKEN_HEADER
+from pixels_contract.messages import (
+    EDIT_PATH,
+    KEEPALIVE_INTERVAL,
+    KEEPALIVE_TIMEOUT,
+    PROTOCOL_VERSION,
+    SHUTTING_DOWN,
+    TOKEN_HEADER,
+    TOO_LARGE,
+    Cancelled,
+    Queued,
+    Refusal,
+    Welcome,
+)
+from pixels_contract.protocol import EditSubmitted
+from pixels_engine.budget import job_bytes
 
 from . import http
 from .channel import Channel
 from .config import Config, is_loopback
-from .errors import Refused
 from .jobs import FairQueue, Job
 from .worker import Load, Worker
 
@@ -55,15 +68,15 @@ class Server:
 
     # --- what the clients and the status page are told -------------------------------
 
-    def info(self) -> dict:
+    def welcome(self) -> Welcome:
         """The handshake's description of this server (also GET /v1/info)."""
-        return {
-            "protocol": PROTOCOL_VERSION,
-            "server": server_version(),
-            "model": self.model_info(),
-            "limits": self.config.limits.as_dict(),
-            "capabilities": CAPABILITIES,
-        }
+        return Welcome(
+            PROTOCOL_VERSION,
+            server_version(),
+            self.model_info(),
+            self.config.limits,
+            CAPABILITIES,
+        )
 
     def model_info(self) -> dict:
         """The model in use; while there is none, the name and state of its load."""
@@ -82,29 +95,52 @@ class Server:
 
     # --- jobs --------------------------------------------------------------------------
 
-    def submit(self, job: Job) -> None:
-        """Queue a job (Refused when the queue is full) and tell the clients where they are."""
-        self.queue.put(job)
+    def submit(self, owner: Channel, request: EditSubmitted) -> Job:
+        """Queue a checked request as a job and tell the clients where they are; Refusal
+        when it would need more memory than a job may have, or the queue is full."""
+        limits = self.config.limits
+        kinds, encoded = [f.kind for f in request.frames], sum(len(f.data) for f in request.frames)
+        need = job_bytes(request.canvas, kinds, request.params, encoded)
+        if need > limits.max_job_bytes:
+            width, height = request.canvas
+            raise Refusal(
+                TOO_LARGE,
+                f"this edit would need about {gigabytes(need)} of memory (a {width}x{height} "
+                f"canvas with {request.exemplars} exemplar(s) and these map settings); this "
+                f"server allows {gigabytes(limits.max_job_bytes)} per job. Edit a smaller "
+                "canvas or fewer exemplars, or start the server with a larger "
+                "--max-job-memory.",
+                "frames",
+            )
+        job = Job(owner, request.ref, request.params, request.frames, request.canvas, need)
+        owner.jobs[job.id] = job  # before the worker can see it, and forget it
+        try:
+            self.queue.put(job)
+        except Refusal:
+            owner.jobs.pop(job.id)
+            raise
         order = self.queue.order()
         job.position = order.index(job) + 1 if job in order else 1
-        job.owner.post({"type": "queued", "job": job.id, "ref": job.ref, "position": job.position})
+        owner.post(Queued(job.id, job.position, job.ref))
         self.announce_positions()
+        return job
 
     def announce_positions(self) -> None:
         """Tell each waiting job's owner its new place, when it changed (loop thread only)."""
         for place, job in enumerate(self.queue.order(), start=1):
             if job.position != place:
                 job.position = place
-                job.owner.post({"type": "queued", "job": job.id, "position": place})
+                job.owner.post(Queued(job.id, place))
 
-    def cancel(self, job: Job) -> None:
-        """A waiting job ends now; a running one at its next step."""
-        job.cancel.set()
-        if self.queue.remove(job):
-            job.state, job.finished = "cancelled", time.time()
-            job.owner.post({"type": "cancelled", "job": job.id})
+    def cancel(self, job: Job) -> bool:
+        """A waiting job ends now; a running one at its next step. False if it had
+        already ended."""
+        if not job.request_cancel():
+            return False
+        if self.queue.remove(job) and job.end("cancelled", Cancelled(job.id)):
             self.finished(job)
             self.announce_positions()
+        return True
 
     def taken(self, job: Job) -> None:
         """The worker took `job` off the queue: the others move up."""
@@ -184,7 +220,9 @@ class Server:
             origins=[None],  # plug-ins send no Origin; browsers always do
             max_size=limits.max_frame_bytes,
             compression=None,  # PNG frames are compressed already
-            max_queue=4 + 2 * limits.max_exemplars,
+            max_queue=2 + limits.max_frames,
+            ping_interval=KEEPALIVE_INTERVAL,
+            ping_timeout=KEEPALIVE_TIMEOUT,
         ) as ws_server:
             self.port = ws_server.sockets[0].getsockname()[1]
             self.worker.start()  # once the port is ours: a taken port costs no model load
@@ -193,9 +231,8 @@ class Server:
             await self.stop
             self.worker.stop()
             for job in self.queue.close():
-                job.state, job.error = "failed", SHUTTING_DOWN
-                job.owner.post(
-                    Refused(SHUTTING_DOWN, "the server is shutting down.").as_message(job=job.id)
+                job.end(
+                    "failed", Refusal(SHUTTING_DOWN, "the server is shutting down.").error(job.id)
                 )
             await asyncio.to_thread(self.worker.join, 30)
             await asyncio.sleep(0.1)  # let the senders flush the last messages
@@ -204,3 +241,7 @@ class Server:
     def request_stop(self) -> None:
         if not self.stop.done():
             self.stop.set_result(None)
+
+
+def gigabytes(count: int) -> str:
+    return f"{count / 2**30:.1f} GB"

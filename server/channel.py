@@ -1,34 +1,33 @@
-"""One plug-in window's websocket: the handshake, its edit and cancel requests, and the
-messages about its jobs.
+"""One plug-in window's WebSocket: the I/O around the contract's ServerProtocol.
 
-Everything sent on a connection goes through its outbox and one sender task, so the
-binary frames that follow a message are never split by another message, and messages
-posted by the worker thread keep their order.
+It feeds the protocol each message as it arrives (and the passing of time, for a hello
+or announced images that do not come), sends the protocol's own answers, and turns its
+events into work: the welcome, jobs for the queue, cancels. Everything sent on a
+connection goes through its outbox and one sender task, in the order it was posted from
+any thread, so the images that follow a message are never split by another message.
 """
 
 import asyncio
+import contextlib
 import logging
-import threading
+import time
 
 from websockets.exceptions import ConnectionClosed
 
-from pixels_client.protocol import (
-    BAD_MESSAGE,
-    HANDSHAKE_REQUIRED,
-    PROTOCOL_VERSION,
-    UNKNOWN_JOB,
-    VERSION_MISMATCH,
-    dumps,
-    loads,
+from pixels_contract.messages import UNKNOWN_JOB, Error, Refusal
+from pixels_contract.protocol import (
+    CancelRequested,
+    EditSubmitted,
+    HelloReceived,
+    ServerProtocol,
+    serialize,
 )
 
-from . import requests
 from .config import is_loopback
-from .errors import Refused
 from .jobs import Job
 
 log = logging.getLogger("pixels.server")
-HELLO_TIMEOUT = 10.0
+CLOSE_WAIT = 5.0  # seconds to send a refusal before closing the connection
 
 
 class Channel:
@@ -40,22 +39,19 @@ class Channel:
         self.jobs: dict[str, Job] = {}  # this connection's unfinished jobs
         self.loop = asyncio.get_running_loop()
         self.outbox: asyncio.Queue = asyncio.Queue()
+        self.protocol = ServerProtocol(server.config.limits, time.monotonic())
         self.closed = False
 
-    def post(self, message: dict, frames: list[bytes] = ()) -> None:
-        """Queue a message (and its frames) for this client; safe from any thread."""
-        if self.closed:
-            return
-        if threading.get_ident() == self.server.loop_thread:
-            self.outbox.put_nowait((message, frames))
-        else:
-            self.loop.call_soon_threadsafe(self.outbox.put_nowait, (message, frames))
+    def post(self, message) -> None:
+        """Queue a message (with its images) for this client; safe from any thread, and
+        the order of posts is the order of sending, whichever threads they came from."""
+        if not self.closed:
+            self.loop.call_soon_threadsafe(self.outbox.put_nowait, serialize(message))
 
     async def run(self) -> None:
         sender = asyncio.create_task(self.send_all())
         try:
-            if await self.handshake():
-                await self.serve()
+            await self.serve()
         except ConnectionClosed:
             pass
         finally:
@@ -66,108 +62,53 @@ class Channel:
 
     async def send_all(self) -> None:
         while True:
-            message, frames = await self.outbox.get()
-            await self.ws.send(dumps(message))
-            for frame in frames:
-                await self.ws.send(frame)
-
-    async def handshake(self) -> bool:
-        """The client's hello; answers with the server's description, or refuses and closes."""
-        try:
-            data = await asyncio.wait_for(self.ws.recv(), HELLO_TIMEOUT)
-            message = loads(data) if isinstance(data, str) else {"type": "binary frame"}
-            if message["type"] != "hello":
-                raise Refused(HANDSHAKE_REQUIRED, 'send {"type": "hello", "protocol": 1} first.')
-            version = message.get("protocol")
-            if type(version) is not int or version != PROTOCOL_VERSION:
-                raise Refused(
-                    VERSION_MISMATCH,
-                    f"this server speaks protocol {PROTOCOL_VERSION}, the client "
-                    f"{str(version)[:20]}. Update the plug-in or the server so "
-                    "that they match.",
-                    "protocol",
-                )
-        except (TimeoutError, ValueError, TypeError) as e:
-            error = Refused(HANDSHAKE_REQUIRED, f"no valid hello ({str(e)[:80]}).")
-            return await self.refuse(error)
-        except Refused as e:
-            return await self.refuse(e)
-        self.post({"type": "welcome", **self.server.info()})
-        return True
-
-    async def refuse(self, error: Refused) -> bool:
-        """Say why, then close: a client that cannot shake hands cannot go on."""
-        await self.ws.send(dumps(error.as_message(job=None)))
-        await self.ws.close(1008, error.code)
-        return False
+            for data in await self.outbox.get():
+                await self.ws.send(data)
+            self.outbox.task_done()
 
     async def serve(self) -> None:
-        """Edit and cancel requests until the connection ends; anything else is answered
-        with bad_message and otherwise ignored."""
-        while True:
-            data = await self.ws.recv()
-            if isinstance(data, bytes):
-                self.bad_message("a binary frame that no edit announced.")
-                continue
+        """Until the connection ends, or the protocol ends it (a failed handshake)."""
+        protocol = self.protocol
+        while protocol.close is None:
+            wait = None if protocol.deadline is None else protocol.deadline - time.monotonic()
             try:
-                message = loads(data)
-            except (ValueError, TypeError) as e:
-                self.bad_message(f"not a JSON message ({str(e)[:80]}).")
-                continue
-            if message["type"] == "edit":
-                await self.edit(message)
-            elif message["type"] == "cancel":
-                self.cancel(message.get("job"))
+                data = await asyncio.wait_for(self.ws.recv(), wait)
+            except TimeoutError:
+                protocol.expire(time.monotonic())
             else:
-                kind = message["type"][:40]
-                self.bad_message(
-                    f"unknown message type {kind!r}; this server takes edit and cancel."
-                )
+                protocol.receive(data, time.monotonic())
+            for data in protocol.data_to_send():
+                self.outbox.put_nowait([data])
+            for event in protocol.events_received():
+                self.act(event)
+        with contextlib.suppress(TimeoutError):  # the refusal goes out before the close
+            await asyncio.wait_for(self.outbox.join(), CLOSE_WAIT)
+        await self.ws.close(*protocol.close)
 
-    def bad_message(self, text: str) -> None:
-        self.post(Refused(BAD_MESSAGE, text).as_message(job=None))
+    def act(self, event) -> None:
+        if isinstance(event, HelloReceived):
+            self.post(self.server.welcome())
+        elif isinstance(event, EditSubmitted):
+            self.edit(event)
+        elif isinstance(event, CancelRequested):
+            self.cancel(event.job)
 
-    async def edit(self, message: dict) -> None:
-        """Read the announced frames, check everything, queue the job."""
-        limits = self.server.config.limits
-        names = message.get("frames")
-        count = len(names) if isinstance(names, list) else 0
-        ref = message.get("ref")
-        echo = ref if requests.is_ref(ref) else None  # for the answer, even a refusal
-        data = []
-        for _ in range(min(count, requests.max_frames(limits))):
-            frame = await self.ws.recv()
-            if not isinstance(frame, bytes):  # that text message is dropped with the edit
-                error = Refused(
-                    BAD_MESSAGE,
-                    f"frame {len(data) + 1} of {count} of the edit "
-                    "was a text message; send the announced images first.",
-                )
-                self.post(error.as_message(job=None, ref=echo))
-                return
-            data.append(frame)
+    def edit(self, request: EditSubmitted) -> None:
         try:
-            requests.check_ref(ref)
-            frames, canvas = requests.check_frames(names, data, limits)
-            settings = requests.settings(message.get("params", {}), limits)
-            job = Job(self, ref, settings, frames, canvas)
-        except Refused as e:
-            self.post(e.as_message(job=None, ref=echo))
+            job = self.server.submit(self, request)
+        except Refusal as e:
+            self.post(e.error(ref=request.ref))
             return
-        self.jobs[job.id] = job  # before the worker can see it, and forget it
-        try:
-            self.server.submit(job)
-        except Refused as e:
-            self.jobs.pop(job.id)
-            self.post(e.as_message(job=None, ref=echo))
+        log.debug("job %s queued for %s", job.id, self.peer)
 
-    def cancel(self, job_id: object) -> None:
-        job = self.jobs.get(job_id) if isinstance(job_id, str) else None
-        if job is None:
-            error = Refused(UNKNOWN_JOB, "no unfinished job of this connection has that id.", "job")
-            self.post(error.as_message(job=job_id if isinstance(job_id, str) else None))
-            return
-        self.server.cancel(job)
+    def cancel(self, job_id: str) -> None:
+        """Every cancel is answered: by the job's `cancelled`, or, when this connection
+        has no such job still running or waiting, by `unknown_job` (a job that had just
+        ended sent its last message first)."""
+        job = self.jobs.get(job_id)
+        if job is None or not self.server.cancel(job):
+            text = "no unfinished job of this connection has that id."
+            self.post(Error(UNKNOWN_JOB, text, job=job_id, field="job"))
 
     def forget(self, job: Job) -> None:
         self.jobs.pop(job.id, None)

@@ -1,25 +1,11 @@
 """What `pixels serve` was asked to do, checked before anything starts."""
 
 import ipaddress
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
-from pixels_client.protocol import DEFAULT_HOST, DEFAULT_PORT
-from pixels_engine import PixelsError
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Announced in the handshake; a request over any of them is refused, naming it."""
-
-    max_frame_bytes: int = 96 * 2**20  # one binary frame (a PNG); larger ones close the link
-    max_pixels: int = 4096 * 4096  # per image, checked from the PNG header before decoding
-    max_exemplars: int = 8
-    max_steps: int = 150
-    max_prompt_chars: int = 2000
-    queue_size: int = 16  # jobs waiting, all clients together
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+from pixels_contract import schema
+from pixels_contract.messages import DEFAULT_HOST, DEFAULT_PORT, Limits
+from pixels_engine.errors import PixelsError
 
 
 @dataclass(frozen=True)
@@ -36,13 +22,23 @@ class Config:
     def validate(self) -> None:
         if not is_loopback(self.host) and not self.token:
             raise PixelsError(
-                f"--host {self.host} lets other machines reach the server: give it a token "
-                "(--token or the PIXELS_TOKEN environment variable) that clients must send."
+                f"{self.host} lets other machines reach the server: give it a token "
+                "(--token or the PIXELS_TOKEN environment variable) that clients must send.",
+                "host",
             )
         if not 0 <= self.port <= 65535:
-            raise PixelsError(f"--port {self.port}: must be 0 to 65535 (0 picks a free one)")
-        if self.limits.queue_size < 1:
-            raise PixelsError(f"--queue-size {self.limits.queue_size}: must be 1 or more")
+            raise PixelsError(f"{self.port}: must be 0 to 65535 (0 picks a free one)", "port")
+        limits = self.limits
+        at_least_one = ("queue_size", "max_pixels", "max_exemplars", "max_frame_bytes")
+        for name in at_least_one:
+            if getattr(limits, name) < 1:
+                raise PixelsError(f"{getattr(limits, name)}: must be 1 or more", name)
+        steps = schema.BY_NAME["steps"]
+        if not steps.minimum <= limits.max_steps <= steps.maximum:
+            raise PixelsError(f"must be {steps.minimum:g} to {steps.maximum:g}", "max_steps")
+        if limits.max_job_bytes < 1 or limits.frame_timeout <= 0:
+            name = "max_job_memory" if limits.max_job_bytes < 1 else "frame_timeout"
+            raise PixelsError("must be above 0", name)
 
 
 def is_loopback(host: str) -> bool:

@@ -15,9 +15,8 @@ from websockets.http11 import Response
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from pixels_engine.models import ALIASES, BUILTIN
-
-from .errors import Refused
+from pixels_contract.messages import Refusal
+from pixels_engine.catalog import ALIASES, BUILTIN
 
 try:
     import resource
@@ -58,7 +57,7 @@ def create_app(server) -> Flask:
 
     @app.get("/v1/info")
     def info():
-        return server.info()
+        return server.welcome().to_wire()
 
     @app.get("/v1/status")
     def status():
@@ -85,7 +84,7 @@ def create_app(server) -> Flask:
         device, dtype = request.args.get("device", "auto"), request.args.get("dtype", "auto")
         try:
             started = server.worker.request_load(name, device, dtype)
-        except Refused as e:
+        except Refusal as e:
             return error(409, e.code, e.message)
         return started.as_dict(), 202
 
@@ -93,7 +92,7 @@ def create_app(server) -> Flask:
     def page():
         return render_template_string(
             STATUS_PAGE,
-            info=server.info(),
+            info=server.welcome().to_wire(),
             model=server.model_info(),
             load=server.worker.load.as_dict(),
             **status_of(server),

@@ -10,28 +10,52 @@ import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
-from pixels_client.protocol import QUEUE_FULL, SHUTTING_DOWN
-from pixels_engine import EditSettings
+from pixels_contract.messages import QUEUE_FULL, SHUTTING_DOWN, Cancelled, Refusal
+from pixels_contract.protocol import Frame
 
-from .errors import Refused
-from .requests import Frame
+ENDED = ("done", "failed", "cancelled")
 
 
 @dataclass(eq=False)
 class Job:
     owner: object  # the connection that submitted it; the only one told about it
     ref: str | None
-    settings: EditSettings
+    params: dict  # checked against the schema
     frames: list[Frame]
     canvas: tuple[int, int]
+    memory: int = 0  # bytes it may need, estimated at submit
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     cancel: threading.Event = field(default_factory=threading.Event)
-    state: str = "queued"  # running, done, failed, cancelled
+    state: str = "queued"  # running, then one of ENDED
     position: int = 0  # last position told to the owner
     submitted: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
     error: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def request_cancel(self) -> bool:
+        """Ask the job to stop; False if it has already ended (its last message is sent)."""
+        with self._lock:
+            if self.state in ENDED:
+                return False
+            self.cancel.set()
+            return True
+
+    def end(self, state: str, message) -> bool:
+        """End the job once, telling its owner with `message`. A job whose cancel was
+        accepted ends cancelled even if its result was ready: every accepted cancel is
+        answered by `cancelled`. False if the job had already ended."""
+        with self._lock:
+            if self.state in ENDED:
+                return False
+            if state == "done" and self.cancel.is_set():
+                state, message = "cancelled", Cancelled(self.id)
+            self.state, self.finished = state, time.time()
+            if state == "failed":
+                self.error = message.code
+            self.owner.post(message)
+            return True
 
     def summary(self) -> dict:
         """For the status page and /v1/status: no images, no prompt."""
@@ -41,7 +65,7 @@ class Job:
             "client": getattr(self.owner, "peer", "?"),
             "state": self.state,
             "canvas": f"{self.canvas[0]}x{self.canvas[1]}",
-            "steps": self.settings.steps,
+            "steps": self.params["steps"],
             "waited_s": round((self.started or end) - self.submitted, 2),
             "ran_s": round(end - self.started, 2) if self.started else None,
             "error": self.error,
@@ -65,9 +89,9 @@ class FairQueue:
     def put(self, job: Job) -> None:
         with self._cond:
             if self._closed:
-                raise Refused(SHUTTING_DOWN, "the server is shutting down.")
+                raise Refusal(SHUTTING_DOWN, "the server is shutting down.")
             if self._size >= self.capacity:
-                raise Refused(
+                raise Refusal(
                     QUEUE_FULL,
                     f"the queue is full ({self.capacity} jobs waiting). Try again when one of "
                     "your jobs has finished.",

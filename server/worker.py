@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from pixels_client.protocol import (
+from pixels_contract.messages import (
     BUSY,
     EDIT_FAILED,
     EXEMPLAR,
@@ -19,12 +19,17 @@ from pixels_client.protocol import (
     OUT_OF_MEMORY,
     SHUTTING_DOWN,
     SOURCE,
+    Cancelled,
+    Progress,
+    Refusal,
+    Result,
+    Started,
 )
-from pixels_engine import Cancelled, Editor, Exemplar, PixelsError, load_model
+from pixels_engine import Cancelled as EditCancelled
+from pixels_engine import Editor, EditSettings, Exemplar, PixelsError, load_model
 from pixels_engine.models import first_line
 
 from . import images
-from .errors import Refused
 from .jobs import FairQueue, Job
 
 log = logging.getLogger("pixels.server")
@@ -77,7 +82,7 @@ class Worker(threading.Thread):
         """Load (or switch to) a model after the running job; the old one serves until then."""
         with self._lock:
             if self.load.state in ("waiting", "loading"):
-                raise Refused(
+                raise Refusal(
                     BUSY, f"model {self.load.name} is still loading; wait for it to finish."
                 )
             self.load = Load(name, device, dtype)
@@ -123,15 +128,13 @@ class Worker(threading.Thread):
         """Run one job and tell its owner how it ended, whatever happens."""
         job.state, job.started = "running", time.time()
         try:
-            self.deliver(job)
-            job.state = "done"
-        except Cancelled:
+            job.end("done", self.deliver(job))
+        except EditCancelled:
             if self._stopping:  # not the user's doing: say why it ended
-                self.fail(job, Refused(SHUTTING_DOWN, "the server is shutting down."))
+                self.fail(job, Refusal(SHUTTING_DOWN, "the server is shutting down."))
             else:
-                job.state = "cancelled"
-                job.owner.post({"type": "cancelled", "job": job.id})
-        except Refused as e:
+                job.end("cancelled", Cancelled(job.id))
+        except Refusal as e:
             self.fail(job, e)
         except Exception as e:
             log.exception("job %s failed", job.id)
@@ -139,28 +142,27 @@ class Worker(threading.Thread):
                 f"the edit failed ({type(e).__name__}: {first_line(e)}). The server keeps "
                 "running; its log has the details."
             )
-            self.fail(job, Refused(EDIT_FAILED, message))
+            self.fail(job, Refusal(EDIT_FAILED, message))
         finally:
-            job.finished = time.time()
             self.on_finish(job)
 
-    def deliver(self, job: Job) -> None:
-        """Decode, edit, encode, and send the result to the job's owner."""
+    def deliver(self, job: Job) -> Result:
+        """Decode, edit, encode: the result for the job's owner."""
         if self._stopping:
-            raise Refused(SHUTTING_DOWN, "the server is shutting down.")
+            raise Refusal(SHUTTING_DOWN, "the server is shutting down.")
         if job.cancel.is_set():
-            raise Cancelled()
+            raise EditCancelled()
         if self.editor is None:
-            raise Refused(
+            raise Refusal(
                 MODEL_UNAVAILABLE,
                 f"no model is loaded ({self.load.name}: {self.load.error or self.load.state})."
                 " Load one with POST /v1/models/load?name=...",
             )
-        job.owner.post({"type": "started", "job": job.id})
+        job.owner.post(Started(job.id))
         began = time.perf_counter()
         inputs = decode(job)
         decoded = time.perf_counter()
-        result = self.edit(job, *inputs)
+        result, low_memory = self.edit(job, *inputs)
         edited = time.perf_counter()
         # Bytes to this machine are free; compressing a large canvas is not.
         png = images.encode(result.image, level=0 if job.owner.local else 1)
@@ -171,82 +173,87 @@ class Worker(threading.Thread):
             "edit": edited - decoded,  # the engine's call, maps and progress included
             "encode_result": time.perf_counter() - edited,
         }
-        message = {
-            "type": "result",
-            "job": job.id,
-            "seed": result.seed,
-            "region": list(result.region) if result.region else None,
-            "working_size": list(result.working_size) if result.working_size else None,
-            "steps_run": result.steps_run,
-            "timings": {k: round(v, 4) for k, v in timings.items()},
-            "random_weights": result.random_weights,
-            "frames": 1,
-        }
-        job.owner.post(message, [png])
+        return Result(
+            job.id,
+            png,
+            result.seed,
+            list(result.region) if result.region else None,
+            list(result.working_size) if result.working_size else None,
+            result.steps_run,
+            timings,
+            result.random_weights,
+            low_memory,
+        )
 
-    def fail(self, job: Job, error: Refused) -> None:
-        job.state, job.error = "failed", error.code
-        job.owner.post(error.as_message(job=job.id, ref=job.ref))
+    def fail(self, job: Job, error: Refusal) -> None:
+        job.end("failed", error.error(job.id, job.ref))
 
     def edit(self, job: Job, source, exemplars, global_map):
-        """Run the edit, with progress; one retry in low-memory mode after an
-        out-of-memory error."""
+        """(the engine's result, whether low-memory mode made it): the edit with
+        progress, retried once in low-memory mode after an out-of-memory error. Low-memory
+        mode ends with the job, so the next edit's bytes do not depend on this one's luck."""
         began, last_preview = time.monotonic(), [0.0]
+        settings = EditSettings(**job.params)
 
         def on_step(step) -> None:
             now = time.monotonic()
             done = step.index + 1
             eta = (now - began) / done * (step.total - done)
-            frames = []
+            preview = None
             if now - last_preview[0] >= self.preview_interval or done == step.total:
-                frames, last_preview[0] = [images.encode(step.preview())], now
-            message = {"type": "progress", "job": job.id, "step": done, "total": step.total}
-            job.owner.post({**message, "eta": round(eta, 3), "frames": len(frames)}, frames)
+                preview, last_preview[0] = images.encode(step.preview()), now
+            job.owner.post(Progress(job.id, done, step.total, eta, preview))
 
         def run():
             return self.editor.edit(
-                source, exemplars, job.settings, global_map, on_step, job.cancel.is_set
+                source, exemplars, settings, global_map, on_step, job.cancel.is_set
             )
 
         try:
-            return run()
+            return run(), False
         except PixelsError as e:
-            raise Refused(EDIT_FAILED, str(e)) from None
+            raise Refusal(EDIT_FAILED, str(e)) from None
         except (torch.cuda.OutOfMemoryError, RuntimeError, MemoryError) as e:
             if not is_out_of_memory(e):
                 raise
-        self.free_memory()
         log.warning("job %s ran out of memory; retrying in low-memory mode", job.id)
+        self.low_memory_mode(True)
         began = time.monotonic()
         try:
-            return run()
+            return run(), True
         except (torch.cuda.OutOfMemoryError, RuntimeError, MemoryError) as e:
             if not is_out_of_memory(e):
                 raise
-            self.free_memory()
-            raise Refused(
+            raise Refusal(
                 OUT_OF_MEMORY,
                 f"out of memory on {self.model.device} for a {job.canvas[0]}x{job.canvas[1]} "
                 "canvas, even in low-memory mode. Edit a smaller area or canvas, or free memory "
                 "used by other programs.",
             ) from None
+        finally:
+            self.low_memory_mode(False)
 
-    def free_memory(self) -> None:
-        """Release cached blocks and switch to slower, leaner attention and VAE tiling
-        (kept for later jobs: the next one would likely run out too)."""
+    def low_memory_mode(self, on: bool) -> None:
+        """Slower, leaner attention and VAE tiling, or back to the usual path; either way
+        the cached blocks of the failed attempt are released."""
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         pipe = self.model.pipe
-        pipe.enable_attention_slicing()
-        pipe.vae.enable_tiling()
-        self.low_memory = True
+        if on:
+            pipe.enable_attention_slicing()
+            pipe.vae.enable_tiling()
+        else:
+            pipe.disable_attention_slicing()
+            pipe.vae.disable_tiling()
+        self.low_memory = on
 
 
 def decode(job: Job):
     """The job's frames as the engine's arrays: source, exemplars, global map."""
     source, exemplars, global_map = None, [], None
-    for frame in job.frames:
-        array = images.decode(frame.data, frame.role, grey=frame.kind in (MAP, GLOBAL_MAP))
+    for i, frame in enumerate(job.frames):
+        grey = frame.kind in (MAP, GLOBAL_MAP)
+        array = images.decode(frame.data, frame.role, f"frames[{i}]", grey)
         if frame.kind == SOURCE:
             source = array
         elif frame.kind == EXEMPLAR:

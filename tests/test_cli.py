@@ -142,16 +142,41 @@ def test_map_tool_writes_an_adjusted_map(files, tmp_path, capsys):
             "cannot read map of exemplar 1",
         ),
         (["--source", "{source}"], "nothing to edit"),
-        (["--source", "{source}", "--exemplar", "{rug}", "--strength", "0"], "--strength 0.0"),
-        (["--source", "{source}", "--exemplar", "{rug}", "--steps", "0"], "--steps 0"),
+        (
+            ["--source", "{source}", "--exemplar", "{rug}", "--strength", "0"],
+            "--strength: must be above 0",
+        ),
+        (
+            ["--source", "{source}", "--exemplar", "{rug}", "--steps", "0"],
+            "--steps: must be 1 to 1000 steps, not 0",
+        ),
         (
             ["--source", "{source}", "--exemplar", "{rug}", "--steps", "3", "--strength", "0.2"],
-            "runs no step",
+            "--strength: 0.2 of 3 steps runs no step",
         ),
-        (["--source", "{source}", "--exemplar", "{rug}", "--guidance", "-1"], "--guidance"),
-        (["--source", "{source}", "--exemplar", "{rug}", "--seed", "-5"], "--seed -5"),
-        (["--source", "{source}", "--exemplar", "{rug}", "--gamma", "0"], "--gamma"),
-        (["--source", "{source}", "--exemplar", "{rug}", "--levels", "0.8,0.2"], "--levels"),
+        (
+            ["--source", "{source}", "--exemplar", "{rug}", "--guidance", "-1"],
+            "--guidance: must be 0 to 50",
+        ),
+        (["--source", "{source}", "--exemplar", "{rug}", "--seed", "-5"], "--seed: must be 0 to"),
+        (
+            ["--source", "{source}", "--exemplar", "{rug}", "--seed", str(2**32)],
+            "--seed: must be 0 to 4294967295, or none",
+        ),
+        (["--source", "{source}", "--exemplar", "{rug}", "--grow", "900"], "--grow: must be"),
+        (["--source", "{source}", "--exemplar", "{rug}", "--quantise", "1"], "except 1"),
+        (
+            ["--source", "{source}", "--exemplar", "{rug}", "--prompt", "x" * 2001],
+            "--prompt: has 2001",
+        ),
+        (
+            ["--source", "{source}", "--exemplar", "{rug}", "--gamma", "0"],
+            "--gamma: must be 0.1 to 10",
+        ),
+        (
+            ["--source", "{source}", "--exemplar", "{rug}", "--levels", "0.8,0.2"],
+            "--levels: must be two numbers",
+        ),
         (["--source", "{source}", "--exemplar", "{rug}", "--levels", "dark"], "give two numbers"),
         (
             ["--source", "{source}", "--exemplar", "{rug}", "--threshold", "wavy"],
@@ -184,7 +209,7 @@ def test_map_tool_writes_an_adjusted_map(files, tmp_path, capsys):
         ),
         (
             ["--source", "{source}", "--exemplar", "{rug}", "--dtype", "fp16", "--device", "cpu"],
-            "fp16 is not supported on the CPU",
+            "--dtype: fp16 does not run on the CPU",
         ),
     ],
 )

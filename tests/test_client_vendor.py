@@ -44,7 +44,7 @@ def python310() -> str | None:
 def bundled(tmp_path_factory) -> Path:
     """A folder holding the bundles' copy of pixels_client."""
     folder = tmp_path_factory.mktemp("client")
-    vendor.copy_client(folder / "pixels_client")
+    vendor.copy_client(folder)
     return folder
 
 

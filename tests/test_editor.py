@@ -7,7 +7,7 @@ import torch
 from pixels_cli import samples
 from pixels_engine import Cancelled, EditSettings, Exemplar, PixelsError
 from pixels_engine.editor import resolve_maps, surgery
-from pixels_engine.images import resize
+from pixels_engine.region import resize
 from pixels_engine.sampler import make_schedule
 
 FAST = EditSettings(steps=10, strength=0.5, seed=11)
@@ -191,5 +191,9 @@ def test_bad_inputs_are_named(editor):
         editor.edit(source, [exemplars[0], Exemplar(samples.rug(64))], FAST)
     with pytest.raises(PixelsError, match="nothing to edit"):
         editor.edit(source, [], FAST)
-    with pytest.raises(PixelsError, match="--strength 1.5.*--steps 0"):
+    with pytest.raises(PixelsError, match="above 0, at most 1, not 1.5") as bad:
         editor.edit(source, exemplars, EditSettings(strength=1.5, steps=0))
+    assert bad.value.field == "strength" and "--" not in str(bad.value)
+    with pytest.raises(PixelsError, match="runs no step") as none:
+        editor.edit(source, exemplars, EditSettings(strength=0.1, steps=4))
+    assert none.value.field == "strength"

@@ -33,6 +33,32 @@ def test_grow_spreads_the_dark_area_and_negative_shrinks_it():
     assert np.array_equal(maps.grow(grown, -3), m)
 
 
+@pytest.mark.parametrize("radius", [9, 40, 120])
+def test_a_large_grow_is_a_near_circle_of_the_radius(radius):
+    """Past EXACT_RADIUS an octagon of that inradius: within 8 % of the disk's area (and
+    a pixel's rounding), reaching exactly `radius` across and down, and about as far on
+    the diagonals; shrinking by as much gives the point back."""
+    side = 2 * radius + 11
+    m = np.ones((side, side), np.float32)
+    m[side // 2, side // 2] = 0
+    grown = maps.grow(m, radius)
+    dark = np.argwhere(grown == 0) - side // 2
+    assert abs(len(dark) / maps.disk(radius).sum() - 1) < 0.08 + 1 / radius
+    assert np.abs(dark).max() == radius
+    assert np.hypot(*dark.T).max() <= radius * 1.09 + 1
+    assert np.array_equal(maps.grow(grown, -radius), m)
+
+
+def test_grow_takes_the_darkest_grey_nearby_and_keeps_the_canvas_edge():
+    m = np.full((30, 40), 0.8, np.float32)
+    m[15, 20], m[0, 0] = 0.3, 0.1
+    grown = maps.grow(m, 4)
+    assert grown[15, 24] == pytest.approx(0.3) and grown[15, 25] == pytest.approx(0.8)
+    assert grown[0, 4] == pytest.approx(0.1) and grown[29, 39] == pytest.approx(0.8)
+    shrunk = maps.grow(grown, -4)
+    assert shrunk[15, 20] == pytest.approx(0.3) and shrunk[15, 21] == pytest.approx(0.8)
+
+
 def test_feather_softens_an_edge_symmetrically():
     m = np.zeros((1, 40), np.float32)
     m[:, 20:] = 1
@@ -49,13 +75,6 @@ def test_levels_gamma_invert_quantise():
     assert maps.levels(ramp, gamma=2.0)[5] == pytest.approx(0.25)
     ops = maps.MapOps(invert=True, quantise=3)
     np.testing.assert_allclose(ops.apply(ramp)[[0, 3, 5, 10]], [1, 0.5, 0.5, 0])
-
-
-def test_mapops_validation_names_each_flag():
-    problems = maps.MapOps(low=0.9, high=0.1, gamma=0, feather=-1, quantise=1).validate()
-    text = " ".join(problems)
-    for flag in ("--levels", "--gamma", "--feather", "--quantise"):
-        assert flag in text
 
 
 def test_snap_treats_jpeg_black_and_white_as_exact():

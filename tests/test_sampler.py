@@ -9,7 +9,7 @@ import torch
 from pixels_cli import samples
 from pixels_engine.conditioning import unet_kwargs
 from pixels_engine.errors import PixelsError
-from pixels_engine.images import resize
+from pixels_engine.region import resize
 from pixels_engine.sampler import make_schedule, sample
 from pixels_engine.thresholds import thresholds
 
@@ -105,5 +105,6 @@ def test_strength_runs_that_share_of_the_schedule_and_rejects_zero_steps(tiny):
     config = tiny.pipe.scheduler.config
     assert make_schedule(config, 30, 0.6, "cpu").steps == 18
     assert make_schedule(config, 30, 1.0, "cpu").steps == 30
-    with pytest.raises(PixelsError, match="--strength"):
+    with pytest.raises(PixelsError, match="runs no step") as none:
         make_schedule(config, 3, 0.2, "cpu")
+    assert none.value.field == "strength"

@@ -56,8 +56,8 @@ def test_happy_path_two_exemplars_matches_the_engine(server):
     request = scene_request(96, steps=6, strength=0.5, seed=5)
     with Client(server.url) as client:
         info = client.connect()
-        assert info.protocol == 1 and info.model["name"] == "tiny"
-        assert info.limits["queue_size"] == 3 and "cancel" in info.capabilities
+        assert info.protocol == 2 and info.model["name"] == "tiny"
+        assert info.limits.queue_size == 3 and "cancel" in info.capabilities
         events = list(client.submit(request).events(timeout=120))
     kinds = [type(e) for e in events]
     assert kinds[0] is Queued and kinds[1] is Started and kinds[-1] is Result

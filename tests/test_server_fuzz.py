@@ -295,7 +295,7 @@ def test_the_token_guards_http_and_the_client_says_so(guarded):
     with pytest.raises(AuthError, match="token"):
         Client(guarded.url, token="wrong").connect()
     with Client(guarded.url, token=TOKEN) as client:
-        assert client.connect().limits["max_pixels"] == MAX_PIXELS
+        assert client.connect().limits.max_pixels == MAX_PIXELS
 
 
 def test_other_hosts_need_a_token(capsys, monkeypatch):

@@ -2,13 +2,13 @@
 
 import pytest
 
-from pixels_engine import EditSettings
-from server.errors import Refused
+from pixels_contract import schema
+from pixels_contract.messages import Refusal
 from server.jobs import FairQueue, Job
 
 
 def job(owner: str) -> Job:
-    return Job(owner, None, EditSettings(), [], (8, 8))
+    return Job(owner, None, dict(schema.DEFAULTS), [], (8, 8))
 
 
 def test_owners_take_turns_and_order_predicts_get():
@@ -26,7 +26,7 @@ def test_bound_and_remove():
     a, b = job("a"), job("b")
     queue.put(a)
     queue.put(b)
-    with pytest.raises(Refused) as full:
+    with pytest.raises(Refusal) as full:
         queue.put(job("c"))
     assert full.value.code == "queue_full"
     assert queue.remove(a) and not queue.remove(a)

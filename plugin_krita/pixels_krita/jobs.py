@@ -7,10 +7,7 @@ waits on the network. `request` is what an edit sends (the Krita tests check it)
 
 import threading
 
-from . import pixels
-from .document import Inputs
-from .params import Params
-from .pixels_client import (
+from pixels_client import (
     AuthError,
     Client,
     ClientError,
@@ -24,6 +21,10 @@ from .pixels_client import (
     Started,
     VersionMismatch,
 )
+
+from . import pixels
+from .document import Inputs
+from .params import Params
 from .qt import QtCore, pyqtSignal
 
 DEFAULT_URL = "127.0.0.1:7860"

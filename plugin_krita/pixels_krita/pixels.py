@@ -5,7 +5,8 @@ R, G, B, A order. PNG decoding goes through Qt's C++ decoder: a pure-Python one 
 take seconds on a large canvas.
 """
 
-from .pixels_client import png
+from pixels_client import png
+
 from .qt import QtGui
 
 INVERT = bytes(range(255, -1, -1))

@@ -1,5 +1,5 @@
-"""A minimal PNG writer and reader (zlib + struct), so that a plug-in whose Python has
-no imaging library can still send layers and read results.
+"""PNG, the edit channel's image format: a minimal writer and reader (zlib + struct), so
+that a plug-in whose Python has no imaging library can still send layers and read results.
 
 Writes 8-bit RGB(A) or 8/16-bit grey, unfiltered and lightly compressed: that is several
 times faster to write and to read than the adaptive filters of image libraries, and
@@ -48,9 +48,9 @@ def chunk(kind: bytes, data: bytes) -> bytes:
 
 def size(data: bytes) -> tuple[int, int]:
     """(width, height) from the header alone."""
-    if data[:8] != SIGNATURE or data[12:16] != b"IHDR":
+    if len(data) < 33 or data[:8] != SIGNATURE or data[12:16] != b"IHDR":
         raise ValueError("not a PNG file")
-    return struct.unpack(">II", data[16:24])
+    return struct.unpack(">II", bytes(data[16:24]))
 
 
 def decode(data: bytes) -> tuple[int, int, bytes]:
@@ -72,31 +72,40 @@ def decode(data: bytes) -> tuple[int, int, bytes]:
 
 
 def unfilter(raw: bytes, stride: int, height: int, bpp: int) -> bytearray:
-    """Undo the per-row PNG filters (none, sub, up, average, Paeth)."""
+    """Undo the per-row PNG filters (none, sub, up, average, Paeth). Unfiltered rows, all
+    the server writes, are copied whole: a 4096 x 4096 result decodes in a blink, where
+    undoing a filter byte by byte in Python takes about a second per megapixel."""
     out = bytearray(stride * height)
     prior = bytearray(stride)
     for y in range(height):
-        kind = raw[y * (stride + 1)]
+        start = y * (stride + 1)
+        kind = raw[start]
         if kind > 4:
             raise ValueError(f"corrupt PNG: filter type {kind} on row {y}")
-        row = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = row[i - bpp] if i >= bpp else 0
-            b = prior[i]
-            c = prior[i - bpp] if i >= bpp else 0
-            if kind == 1:
-                row[i] = (row[i] + a) & 255
-            elif kind == 2:
-                row[i] = (row[i] + b) & 255
-            elif kind == 3:
-                row[i] = (row[i] + (a + b) // 2) & 255
-            elif kind == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                row[i] = (row[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        row = raw[start + 1 : start + 1 + stride]
+        if kind:
+            row = unfilter_row(bytearray(row), prior, kind, bpp)
         out[y * stride : (y + 1) * stride] = row
         prior = row
     return out
+
+
+def unfilter_row(row: bytearray, prior, kind: int, bpp: int) -> bytearray:
+    for i in range(len(row)):
+        a = row[i - bpp] if i >= bpp else 0
+        b = prior[i]
+        c = prior[i - bpp] if i >= bpp else 0
+        if kind == 1:
+            row[i] = (row[i] + a) & 255
+        elif kind == 2:
+            row[i] = (row[i] + b) & 255
+        elif kind == 3:
+            row[i] = (row[i] + (a + b) // 2) & 255
+        else:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            row[i] = (row[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    return row
 
 
 def to_rgba(pixels: bytearray, channels: int) -> bytes:

@@ -1,0 +1,12 @@
+"""The model names a user can give, without loading anything (the CLI's help and the
+server's /v1/models list them)."""
+
+ALIASES = {
+    "sdxl": "stabilityai/stable-diffusion-xl-base-1.0",
+    "sdxl-refiner": "stabilityai/stable-diffusion-xl-refiner-1.0",
+    "sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+    "sd21": "stabilityai/stable-diffusion-2-1",
+}
+BUILTIN = ("tiny", "sdxl-random")
+DEVICES = ("auto", "cuda", "mps", "cpu")
+DTYPES = ("auto", "fp32", "fp16", "bf16")
