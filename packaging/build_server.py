@@ -34,7 +34,14 @@ METADATA = (
 )  # fmt: skip
 # Imported lazily by name (diffusers' and transformers' lazy modules), so not found by
 # PyInstaller's import analysis.
-SUBMODULES = ("diffusers", "server", "pixels_contract", "pixels_engine", "pixels_cli", "pixels_client")
+SUBMODULES = (
+    "diffusers",
+    "server",
+    "pixels_contract",
+    "pixels_engine",
+    "pixels_cli",
+    "pixels_client",
+)
 
 
 def pyinstaller_args(dist: Path, work: Path, carried: list[Path]) -> list[str]:

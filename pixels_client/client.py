@@ -20,7 +20,9 @@ import itertools
 import json
 import queue
 import threading
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 
 from pixels_contract.messages import (
@@ -132,13 +134,15 @@ class Client:
                 threading.Thread(target=self._read, args=(self._ws,), daemon=True).start()
             return self.welcome
 
-    def submit(self, request: EditRequest) -> Job:
-        """Send an edit; returns once the server queued it (JobError if it refused)."""
+    def submit(self, request: EditRequest, want: str = "edit") -> Job:
+        """Send an edit; returns once the server queued it (JobError if it refused).
+        want="map" asks for the edit map the edit would use instead: the job's Result
+        then holds a grey PNG of it on the canvas (white keeps), made without the model."""
         self.connect()
         job = Job(self, f"r{next(self._refs)}")
         self._jobs[job.ref] = job
         try:
-            self._send(lambda protocol: protocol.edit(request, job.ref))
+            self._send(lambda protocol: protocol.edit(request, job.ref, want))
         except BaseException:
             self._jobs.pop(job.ref, None)
             raise
@@ -160,6 +164,36 @@ class Client:
         """Ask the server to cancel a queued or running job of this connection; the job
         then ends with Cancelled (or with its result, if that was already on its way)."""
         self._send(lambda protocol: protocol.cancel(job_id))
+
+    # --- the server's models, over HTTP on the same address -------------------------------
+
+    def models(self) -> dict:
+        """GET /v1/models: {"current", "builtin", "aliases", "load"}, for a model menu."""
+        return self._http("GET", "/v1/models")
+
+    def load_model(self, name: str, device: str = "auto", dtype: str = "auto") -> dict:
+        """Ask the server to load (or switch to) a model; returns the load's state, which
+        `load_state` then follows ("waiting", "loading", "ready" or "failed")."""
+        query = urllib.parse.urlencode({"name": name, "device": device, "dtype": dtype})
+        return self._http("POST", f"/v1/models/load?{query}")
+
+    def load_state(self) -> dict:
+        return self._http("GET", "/v1/models/load")
+
+    def _http(self, method: str, path: str) -> dict:
+        parts = urllib.parse.urlsplit(self.url)
+        scheme = "https" if parts.scheme == "wss" else "http"
+        headers = {TOKEN_HEADER: f"Bearer {self.token}"} if self.token else {}
+        request = urllib.request.Request(
+            f"{scheme}://{parts.netloc}{path}", method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as reply:
+                return json.loads(reply.read())
+        except urllib.error.HTTPError as e:
+            raise refused(self.url, e.code, e.read()) from None
+        except (OSError, ValueError) as e:
+            raise ServerUnavailable(f"no PIXELS server answers at {self.url} ({why(e)}).") from None
 
     def close(self) -> None:
         ws, self._ws = self._ws, None
@@ -260,12 +294,15 @@ def receive(ws, protocol: ClientProtocol, timeout: float | None = None) -> list:
 
 
 def refused(url: str, status: int, body: bytes) -> ClientError:
-    """The error for an HTTP answer instead of the WebSocket upgrade."""
-    text = body.decode("utf-8", "replace").strip()
-    with contextlib.suppress(ValueError, KeyError, TypeError):  # a JSON error body
-        text = json.loads(text)["message"]
+    """The error for an HTTP error answer (a JSON error body, or text)."""
+    text, code, field = body.decode("utf-8", "replace").strip(), None, None
+    with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+        error = json.loads(text)
+        text, code, field = error["message"], error.get("code"), error.get("field")
     if status in (401, 403):
         return AuthError(f"the server at {url} refused the connection: {text}")
+    if code is not None and status < 500:
+        return JobError(code, text, field)
     return ServerUnavailable(f"{url} answered HTTP {status}, not a PIXELS edit channel: {text}")
 
 

@@ -213,9 +213,10 @@ class EditRequest:
             out.append((GLOBAL_MAP, self.global_map))
         return out
 
-    def to_wire(self, ref: str | None) -> dict:
+    def to_wire(self, ref: str | None, want: str = "edit") -> dict:
+        """`want` is the message type: "edit" for the edit, "map" for the map it would use."""
         roles = [role for role, _ in self.images()]
-        return {"type": "edit", "ref": ref, "frames": roles, "params": self.params}
+        return {"type": want, "ref": ref, "frames": roles, "params": self.params}
 
 
 @dataclass
@@ -312,7 +313,7 @@ class Progress:
 @dataclass
 class Result:
     job: str
-    image: bytes  # RGBA PNG on the source canvas
+    image: bytes  # RGBA PNG on the source canvas (grey: the edit map, for a map request)
     seed: int
     region: list[int] | None  # x0, y0, x1, y1 of the area that may have changed
     working_size: list[int] | None

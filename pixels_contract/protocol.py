@@ -41,6 +41,7 @@ from .messages import (
     loads,
 )
 
+REQUESTS = ("edit", "map")  # messages that carry images: an edit, or the map it would use
 MAX_REF_CHARS = 64
 MAX_JOB_CHARS = 64
 CLOSE_POLICY = 1008  # WebSocket close code after a failed handshake
@@ -73,12 +74,13 @@ class HelloReceived:
 
 @dataclass
 class EditSubmitted:
-    """An edit request that passed every check, ready to be queued."""
+    """An edit (or map) request that passed every check, ready to be queued."""
 
     ref: str | None
     frames: list[Frame]
     params: dict  # complete and checked (schema.parse)
     canvas: tuple[int, int]  # width, height
+    want: str = "edit"  # "map": only the edit map the edit would use, no model
 
     @property
     def exemplars(self) -> int:
@@ -185,12 +187,15 @@ class ServerProtocol:
             self.refuse(Refusal(BAD_MESSAGE, f"{e}."))
             return
         kind = message["type"]
-        if kind == "edit":
+        if kind in REQUESTS:
             self.start_edit(message, now)
         elif kind == "cancel":
             self.cancel(message.get("job"))
         else:
-            text = f"unknown message type {schema.shown(kind)}; this server takes edit and cancel."
+            text = (
+                f"unknown message type {schema.shown(kind)}; this server takes edit, map and "
+                "cancel."
+            )
             self.refuse(Refusal(BAD_MESSAGE, text))
 
     def cancel(self, job: object) -> None:
@@ -244,7 +249,7 @@ class ServerProtocol:
         except Refusal as e:
             self.refuse(e, ref)
             return
-        self._events.append(EditSubmitted(ref, frames, params, canvas))
+        self._events.append(EditSubmitted(ref, frames, params, canvas, message["type"]))
 
 
 def ref_of(message: dict | None) -> str | None:
@@ -379,10 +384,12 @@ class ClientProtocol:
     def hello(self) -> Outgoing:
         return serialize(Hello())
 
-    def edit(self, request: EditRequest, ref: str | None = None) -> Outgoing:
-        """The edit message and its images, as given: the server checks them (a front end
-        checks the parameters first with schema.parse, to name them in its own words)."""
-        return [dumps(request.to_wire(ref)), *(data for _, data in request.images())]
+    def edit(self, request: EditRequest, ref: str | None = None, want: str = "edit") -> Outgoing:
+        """The edit message (or, with want="map", the request for the map the edit would
+        use) and its images, as given: the server checks them (a front end checks the
+        parameters first with schema.parse, to name them in its own words)."""
+        images = (data for _, data in request.images())
+        return [dumps(request.to_wire(ref, want)), *images]
 
     def cancel(self, job: str) -> Outgoing:
         return serialize(Cancel(job))

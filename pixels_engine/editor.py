@@ -241,6 +241,20 @@ def check_canvas(source, exemplars, global_map) -> None:
         )
 
 
+def edit_map(
+    source: np.ndarray,
+    exemplars: list[Exemplar],
+    settings: EditSettings,
+    global_map: np.ndarray | None = None,
+) -> np.ndarray:
+    """The map an edit of these layers will use, on the canvas: each exemplar's (given,
+    global or made from its alpha) after the map tools, the darkest winning. No model:
+    it is what a host shows before the edit runs."""
+    settings.validate()
+    check_canvas(source, exemplars, global_map)
+    return np.minimum.reduce(resolve_maps(exemplars, global_map, settings))
+
+
 def resolve_maps(exemplars, global_map, settings: EditSettings) -> list[np.ndarray]:
     """One snapped map per exemplar (or the global map alone when there is none)."""
     if not exemplars:

@@ -112,7 +112,9 @@ class Server:
                 "--max-job-memory.",
                 "frames",
             )
-        job = Job(owner, request.ref, request.params, request.frames, request.canvas, need)
+        job = Job(
+            owner, request.ref, request.params, request.frames, request.canvas, need, request.want
+        )
         owner.jobs[job.id] = job  # before the worker can see it, and forget it
         try:
             self.queue.put(job)

@@ -24,6 +24,7 @@ class Job:
     frames: list[Frame]
     canvas: tuple[int, int]
     memory: int = 0  # bytes it may need, estimated at submit
+    want: str = "edit"  # "map": the edit map the edit would use, without the model
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     cancel: threading.Event = field(default_factory=threading.Event)
     state: str = "queued"  # running, then one of ENDED

@@ -25,9 +25,13 @@ from pixels_contract.messages import (
     Result,
     Started,
 )
+from pixels_contract.png import encode_grey
 from pixels_engine import Cancelled as EditCancelled
 from pixels_engine import Editor, EditSettings, Exemplar, PixelsError, load_model
+from pixels_engine.editor import edit_map
+from pixels_engine.images import to_uint8
 from pixels_engine.models import first_line
+from pixels_engine.region import bounding_box
 
 from . import images
 from .jobs import FairQueue, Job
@@ -162,6 +166,8 @@ class Worker(threading.Thread):
         began = time.perf_counter()
         inputs = decode(job)
         decoded = time.perf_counter()
+        if job.want == "map":
+            return self.edit_map(job, *inputs, decoded - began)
         result, low_memory = self.edit(job, *inputs)
         edited = time.perf_counter()
         # Bytes to this machine are free; compressing a large canvas is not.
@@ -184,6 +190,21 @@ class Worker(threading.Thread):
             result.random_weights,
             low_memory,
         )
+
+    def edit_map(self, job: Job, source, exemplars, global_map, decoding: float) -> Result:
+        """The map the edit would use, as an 8-bit grey PNG on the canvas."""
+        began = time.perf_counter()
+        try:
+            m = edit_map(source, exemplars, EditSettings(**job.params), global_map)
+        except PixelsError as e:
+            raise Refusal(EDIT_FAILED, str(e)) from None
+        box = bounding_box(m < 1.0)
+        grey = to_uint8(m)
+        png = encode_grey(grey.shape[1], grey.shape[0], grey.tobytes(), level=1)
+        timings = {"decode_images": decoding, "map": time.perf_counter() - began}
+        seed = job.params["seed"] or 0
+        weights = self.model.random_weights
+        return Result(job.id, png, seed, list(box) if box else None, None, 0, timings, weights)
 
     def fail(self, job: Job, error: Refusal) -> None:
         job.end("failed", error.error(job.id, job.ref))

@@ -1,4 +1,6 @@
-"""The real GIMP 3.0.4 and Krita 5.2.9 run headless in the trixie chroot (tests/hosts/).
+"""The real GIMP and Krita run headless in the Debian chroots (tests/hosts/): the oldest
+releases supported (GIMP 3.0.4, Krita 5.2.9, trixie) and the current ones (GIMP 3.2,
+Krita 5.3, sid). Every test that takes `hosts_root` runs once in each.
 
 These prove the harness that plug-in tests build on: a Python plug-in called through GIMP's
 PDB, Krita's pixel API through kritarunner, and a pykrita docker in the whole Krita app.
@@ -19,14 +21,14 @@ FIXTURES = hostrun.HERE / "fixtures"
 PROBE_RED = (0xD0, 0x30, 0x20)  # the probe docker's background, see its __init__.py
 
 
-@pytest.fixture(scope="session")
-def hosts_root() -> Path:
-    """The chroot; skipped where it cannot exist (not root), but CI must have it: fail there."""
+@pytest.fixture(scope="session", params=list(hostrun.RELEASES))
+def hosts_root(request) -> Path:
+    """A chroot; skipped where it cannot exist (not root), but CI must have it: fail there."""
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     try:
         if os.geteuid() != 0:
             raise hostrun.HostsUnavailable("building and entering the chroot needs root")
-        return hostrun.ensure_root()
+        return hostrun.ensure_root(request.param)
     except hostrun.HostsUnavailable as exc:
         if in_ci:
             pytest.fail(f"CI needs the GIMP/Krita chroot: {exc}")

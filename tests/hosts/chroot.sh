@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Build (or update) the Debian trixie chroot that holds GIMP 3.0.4 and Krita 5.2.9, then print
-# its path. Debian 12 has no GIMP 3, so the real hosts run in a cached trixie root.
+# Build (or update) a Debian chroot holding the real hosts, then print its path:
+#   chroot.sh            trixie: GIMP 3.0.4 and Krita 5.2.9 (the oldest releases supported)
+#   chroot.sh sid        sid: GIMP 3.2 and Krita 5.3 (what current systems ship)
+# Debian 12 has no GIMP 3, so the real hosts run in a cached root.
 #
 # Idempotent and concurrency-safe: an exclusive flock serialises builders; a stamp written last
 # marks a complete root, so an interrupted build is thrown away and redone. Every mount lives in
 # a private mount namespace (unshare), so nothing is ever left mounted on the host.
 set -euo pipefail
 
-ROOT="${PIXELS_HOSTS_ROOT:-/var/cache/pixels-hosts/trixie}"
+RELEASE="${1:-trixie}"
+case "$RELEASE" in trixie | sid) ;; *) echo "chroot.sh: release trixie or sid, not $RELEASE" >&2; exit 2 ;; esac
+ROOT="${PIXELS_HOSTS_ROOT:-/var/cache/pixels-hosts}/$RELEASE"
+# The mirror's sid Release file may be past its Valid-Until date; sid is what it is.
+APT_OPTS=(-o Acquire::Check-Valid-Until=false)
 MIRROR="${PIXELS_HOSTS_MIRROR:-http://deb.debian.org/debian}"
 PACKAGES=(gimp python3-gi gir1.2-gimp-3.0 krita python3-pyqt5 xvfb xauth)
 BASE_STAMP="$ROOT/.pixels-debootstrap-done"
@@ -36,10 +42,10 @@ bootstrap() {
         rm -rf --one-file-system "$ROOT"
     fi
     ensure_debootstrap
-    log "debootstrap trixie into $ROOT"
+    log "debootstrap $RELEASE into $ROOT"
     mkdir -p "$ROOT"
     unshare --mount --propagation private -- \
-        debootstrap --variant=minbase trixie "$ROOT" "$MIRROR" >&2
+        debootstrap --variant=minbase "$RELEASE" "$ROOT" "$MIRROR" >&2
     touch "$BASE_STAMP"
 }
 
@@ -49,8 +55,8 @@ install_packages() {
     log "installing into the root: $want"
     cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
     in_root dpkg --configure -a >&2  # finish an install that was interrupted
-    in_root apt-get update -qq >&2
-    in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    in_root apt-get "${APT_OPTS[@]}" update -qq >&2
+    in_root env DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends \
         "${PACKAGES[@]}" >&2
     in_root apt-get clean
     echo "$want" >"$STAMP"

@@ -1,10 +1,11 @@
-"""Run the real GIMP 3 and Krita 5 headless inside the cached Debian trixie chroot.
+"""Run the real GIMP 3 and Krita 5 headless inside the cached Debian chroots.
 
 Debian 12 ships neither GIMP 3 nor a Krita we target, so tests drive the real applications
-inside a chroot built by chroot.sh. Every run gets a private mount and PID namespace: /proc,
-/dev, /sys, a private /tmp and the bind mounts vanish with it, and everything it started
-dies with it (Xvfb and Krita included), even on timeout. The network is the host's, so a
-server listening on 127.0.0.1 outside is reachable inside.
+inside a chroot built by chroot.sh: trixie for the oldest releases supported (GIMP 3.0.4,
+Krita 5.2.9), sid for the current ones (GIMP 3.2, Krita 5.3). Every run gets a private
+mount and PID namespace: /proc, /dev, /sys, a private /tmp and the bind mounts vanish with
+it, and everything it started dies with it (Xvfb and Krita included), even on timeout.
+The network is the host's, so a server listening on 127.0.0.1 outside is reachable inside.
 """
 
 from __future__ import annotations
@@ -82,9 +83,14 @@ class Result:
         )
 
 
-def ensure_root() -> Path:
+# The Debian release of each chroot, and the GIMP minor version it ships: GIMP names its
+# programs (gimp-console-3.0) and its profile folder (~/.config/GIMP/3.0) after it.
+RELEASES = {"trixie": "3.0", "sid": "3.2"}
+
+
+def ensure_root(release: str = "trixie") -> Path:
     """Build or reuse the chroot (slow only the first time on a machine) and return its path."""
-    proc = subprocess.run(["bash", str(CHROOT_SH)], capture_output=True, text=True)
+    proc = subprocess.run(["bash", str(CHROOT_SH), release], capture_output=True, text=True)
     if proc.returncode != 0:
         raise HostsUnavailable(f"chroot.sh failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return Path(proc.stdout.strip().splitlines()[-1])
@@ -124,6 +130,15 @@ class Hosts:
     work: Path
     binds: list[tuple[Path, str, str]] = field(default_factory=list)
 
+    @property
+    def release(self) -> str:
+        return self.root.name
+
+    @property
+    def gimp_version(self) -> str:
+        """'3.0' or '3.2': the GIMP of this chroot, as its programs and profile name it."""
+        return RELEASES[self.release]
+
     def __post_init__(self) -> None:
         (self.work / "home").mkdir(parents=True, exist_ok=True)
         (self.work / "run").mkdir(mode=0o700, exist_ok=True)
@@ -161,19 +176,21 @@ class Hosts:
 
     def install_gimp_plugin(self, src: Path) -> Path:
         """Copy plug-in folder NAME/ (with NAME.py) into the profile, executable as GIMP needs."""
-        dest = self.home / ".config/GIMP/3.0/plug-ins" / src.name
+        dest = self.home / f".config/GIMP/{self.gimp_version}/plug-ins" / src.name
         shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__"))
         (dest / f"{src.name}.py").chmod(0o755)
         return dest
 
     def gimp_batch(self, code: str, timeout: float = 180) -> Result:
         """Run Python `code` in gimp-console (no UI, no data loading) and quit."""
-        argv = ["gimp-console-3.0", "-i", "--batch-interpreter=python-fu-eval", "-b", code]
+        console = f"gimp-console-{self.gimp_version}"
+        argv = [console, "-i", "--batch-interpreter=python-fu-eval", "-b", code]
         return self.run([*argv, "--quit"], timeout=timeout)
 
     def gimp_gui_batch(self, code: str, timeout: float = 180) -> Result:
         """Run Python `code` in the whole GIMP (dialogs can open) on an Xvfb display."""
-        argv = ["gimp-3.0", "--no-splash", "--batch-interpreter=python-fu-eval", "-b", code]
+        gimp = f"gimp-{self.gimp_version}"
+        argv = [gimp, "--no-splash", "--batch-interpreter=python-fu-eval", "-b", code]
         return self.run(["sh", "-c", _XVFB, "xvfb", *argv, "--quit"], timeout=timeout)
 
     def kritarunner(self, module: str, func: str, pythonpath: str, timeout: float = 120) -> Result:
