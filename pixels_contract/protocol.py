@@ -342,6 +342,9 @@ def check_frames(names: object, images: list[bytes], limits: Limits):
             text = f"{path}: the {frame.role} is not a PNG image ({e}). Send images as PNG bytes."
             raise Refusal(INVALID_FIELD, text, path) from None
         width, height = size
+        if width < 1 or height < 1:
+            text = f"{path}: the {frame.role} is a PNG of {width}x{height} pixels: empty."
+            raise Refusal(INVALID_FIELD, text, path)
         if width * height > limits.max_pixels:
             raise Refusal(
                 TOO_LARGE,

@@ -7,6 +7,7 @@ help. `parse` turns a request's parameters into complete, checked values, or rai
 CLI `--grow`, the protocol `params.grow`, GIMP and Krita the control's label).
 """
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -269,3 +270,21 @@ def as_json() -> dict:
         "map_tolerance": MAP_TOLERANCE,
         "seed": [SEED_MIN, SEED_MAX],
     }
+
+
+def table() -> str:
+    """The parameters as docs/protocol.md lists them (a test keeps the two equal)."""
+    rows = ["| name | type | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for p in PARAMS:
+        default = "null" if p.default is None else json_text(p.default)
+        allowed = p.bounds() if p.kind != CHOICE else ", ".join(f"`{v}`" for v in p.values)
+        rows.append(f"| `{p.name}` | {p.kind} | `{default}` | {allowed} | {p.help} |")
+    return "\n".join(rows)
+
+
+def json_text(value: object) -> str:
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
+
+
+if __name__ == "__main__":  # python -m pixels_contract.schema: the table for the docs
+    print(table())

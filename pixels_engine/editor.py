@@ -15,7 +15,7 @@ import torch
 
 from pixels_contract.schema import SEED_MAX, SEED_MIN
 
-from . import maps, region
+from . import maps, region, resample
 from .conditioning import TextEncoding, encode_text, unet_kwargs
 from .errors import PixelsError
 from .models import LoadedModel
@@ -101,11 +101,11 @@ class Editor:
         work = region.working_size(x1 - x0, y1 - y0, model.native_size)
         crop = (slice(y0, y1), slice(x0, x1))
 
-        source_rgb = region.resize(source[crop][..., :3], work)
+        source_rgb = resample.resize(source[crop][..., :3], work)
         factor = pipe.vae_scale_factor
         lat_h, lat_w = work[1] // factor, work[0] // factor
         release = maps.snap(
-            maps.to_latent(region.resize(combined[crop], work), lat_h, lat_w).numpy()
+            resample.to_latent(resample.resize(combined[crop], work), lat_h, lat_w).numpy()
         )
         # With no exemplar, edit_maps holds the global map alone, which claims nothing.
         exemplar_maps = edit_maps[: len(exemplars)]
@@ -157,7 +157,7 @@ class Editor:
         timings["decode"] = time.perf_counter() - t0
 
         out = source.copy()
-        edited = region.resize(decoded, (x1 - x0, y1 - y0))
+        edited = resample.resize(decoded, (x1 - x0, y1 - y0))
         change = combined[crop] < 1.0
         out[crop][change, :3] = edited[change]
         timings["total"] = time.perf_counter() - began
@@ -281,13 +281,13 @@ def surgery(source, exemplars, edit_maps, crop, work, factor):
     pixel cannot cover an earlier one's claim there. Work is confined to each
     exemplar's own bounding box: exemplars are usually small parts of the canvas.
     """
-    base = region.resize(source[crop][..., :3], work)
+    base = resample.resize(source[crop][..., :3], work)
     composite = base.copy()
     lat_h, lat_w = work[1] // factor, work[0] // factor
     claims = np.zeros((lat_h, lat_w), dtype=np.int64)
     painted = []
     for k, (e, m) in enumerate(zip(exemplars, edit_maps, strict=True), start=1):
-        layer = region.resize(e.image[crop], work)
+        layer = resample.resize(e.image[crop], work)
         box = region.bounding_box(layer[..., 3] > 0)
         if box is None:
             continue
@@ -295,10 +295,10 @@ def surgery(source, exemplars, edit_maps, crop, work, factor):
         alpha = layer[win][..., 3:]
         blended = layer[win][..., :3] * alpha + base[win] * (1.0 - alpha)
         composite[win] = blended * alpha + composite[win] * (1.0 - alpha)
-        m_work = region.resize(m[crop], work)
+        m_work = resample.resize(m[crop], work)
         painted.append((win, (m_work[win] <= maps.TOLERANCE) & (alpha[..., 0] >= 0.5), blended))
-        m_lat = maps.snap(maps.to_latent(m_work, lat_h, lat_w).numpy())
-        a_lat = maps.to_latent(layer[..., 3], lat_h, lat_w).numpy()
+        m_lat = maps.snap(resample.to_latent(m_work, lat_h, lat_w).numpy())
+        a_lat = resample.to_latent(layer[..., 3], lat_h, lat_w).numpy()
         claims[(m_lat == 0.0) & (a_lat >= 0.5)] = k
     for win, claimed, blended in painted:
         composite[win][claimed] = blended[claimed]
@@ -314,7 +314,7 @@ def previewer(latent: torch.Tensor, rgb: np.ndarray) -> Callable[[torch.Tensor],
 
     def fit() -> torch.Tensor:
         z = latent[0].float().reshape(latent.shape[1], -1).T.cpu()
-        target = torch.from_numpy(region.resize(rgb, (w, h))).reshape(-1, 3)
+        target = torch.from_numpy(resample.resize(rgb, (w, h))).reshape(-1, 3)
         return torch.linalg.lstsq(torch.cat([z, torch.ones(len(z), 1)], dim=1), target).solution
 
     def preview(denoised: torch.Tensor) -> np.ndarray:

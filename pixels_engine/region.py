@@ -8,8 +8,6 @@ bounding box plus some context. That box is sampled at the model's native pixel 
 import math
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
 ALIGN = 64  # pixels: latents divisible by 8, as every SD UNet's down-sampling needs
@@ -49,17 +47,3 @@ def working_size(width: int, height: int, native: int) -> tuple[int, int]:
     w = max(ALIGN, round(width * scale / ALIGN) * ALIGN)
     h = max(ALIGN, round(height * scale / ALIGN) * ALIGN)
     return w, h
-
-
-def resize(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resample an H x W (x C) float array to (width, height), antialiased when shrinking."""
-    width, height = size
-    if array.shape[1] == width and array.shape[0] == height:
-        return array
-    t = torch.from_numpy(np.ascontiguousarray(array))
-    t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
-    out = F.interpolate(
-        t, size=(height, width), mode="bicubic", antialias=True, align_corners=False
-    )
-    out = out[0, 0] if array.ndim == 2 else out[0].permute(1, 2, 0)
-    return out.clamp(0, 1).numpy()

@@ -40,7 +40,7 @@ from .jobs import FairQueue, Job
 from .worker import Load, Worker
 
 log = logging.getLogger("pixels.server")
-CAPABILITIES = ["edit", "cancel", "progress", "preview", "fair-queue", "models"]
+CAPABILITIES = ["edit", "map", "cancel", "progress", "preview", "fair-queue", "models"]
 RECENT_JOBS = 20
 
 

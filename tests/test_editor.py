@@ -7,7 +7,7 @@ import torch
 from pixels_cli import samples
 from pixels_engine import Cancelled, EditSettings, Exemplar, PixelsError
 from pixels_engine.editor import resolve_maps, surgery
-from pixels_engine.region import resize
+from pixels_engine.resample import resize
 from pixels_engine.sampler import make_schedule
 
 FAST = EditSettings(steps=10, strength=0.5, seed=11)

@@ -9,7 +9,7 @@ import torch
 from pixels_cli import samples
 from pixels_engine.conditioning import unet_kwargs
 from pixels_engine.errors import PixelsError
-from pixels_engine.region import resize
+from pixels_engine.resample import resize
 from pixels_engine.sampler import make_schedule, sample
 from pixels_engine.thresholds import thresholds
 
