@@ -55,7 +55,7 @@ class Server:
     def __init__(self, config: Config):
         config.validate()
         self.config = config
-        self.queue = FairQueue(config.limits.queue_size)
+        self.queue = FairQueue(config.limits.queue_size, config.limits.max_job_bytes)
         load = Load(config.model, config.device, config.dtype)
         self.worker = Worker(self.queue, load, config.preview_interval, self.taken, self.finished)
         self.recent: deque[Job] = deque(maxlen=RECENT_JOBS)

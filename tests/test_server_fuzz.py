@@ -188,6 +188,10 @@ def test_fuzz_hostile_messages_then_a_valid_edit(guarded):
             got = raw.error()
             assert got["field"].startswith("params"), got
             assert got["ref"] == "f"
+    raw.send({**edit, "params": {"steps": 3, "strength": 0.2}})  # int(3 x 0.2) == 0 steps
+    raw.send(source)
+    raw.send(layer)
+    raw.error("invalid_field", "params.strength")
     raw.send({**edit, "params": {"colour": 1}})
     raw.send(source)
     raw.send(layer)
