@@ -90,10 +90,16 @@ def test_sdxl_random_has_the_published_sdxl_base_architecture(tmp_path):
 def test_device_and_dtype_choices():
     assert pick_dtype("auto", torch.device("cpu")) == torch.float32
     assert pick_dtype("auto", torch.device("cuda")) == torch.float16
-    with pytest.raises(PixelsError, match="fp16 is not supported on the CPU"):
+    with pytest.raises(PixelsError, match="fp16 does not run on the CPU") as cpu:
         pick_dtype("fp16", torch.device("cpu"))
+    assert cpu.value.field == "dtype"
     if torch.cuda.is_available():
         assert pick_device("cuda").type == "cuda"
     else:
-        with pytest.raises(PixelsError, match="sees no CUDA GPU"):
+        with pytest.raises(PixelsError, match="sees no CUDA GPU") as gpu:
             pick_device("cuda")
+        assert gpu.value.field == "device"
+    for name, pick in (("quantum", pick_device), ("fp8", lambda n: pick_dtype(n, "cpu"))):
+        with pytest.raises(PixelsError, match="choose auto") as unknown:
+            pick(name)
+        assert unknown.value.field in ("device", "dtype")
