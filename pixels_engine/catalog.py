@@ -7,6 +7,9 @@ ALIASES = {
     "sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",
     "sd21": "stabilityai/stable-diffusion-2-1",
 }
-BUILTIN = ("tiny", "sdxl-random")
+BUILTIN = (  # built here with random weights: pixels_engine/builtins
+    "tiny", "tiny-sd3", "tiny-flux", "tiny-chroma", "tiny-kandinsky",
+    "sdxl-random", "sd35-random", "flux-random",
+)  # fmt: skip
 DEVICES = ("auto", "cuda", "mps", "cpu")
 DTYPES = ("auto", "fp32", "fp16", "bf16")

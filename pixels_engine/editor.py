@@ -16,10 +16,9 @@ import torch
 from pixels_contract.schema import SEED_MAX, SEED_MIN
 
 from . import maps, region, resample
-from .conditioning import TextEncoding, encode_text, unet_kwargs
 from .errors import PixelsError
 from .models import LoadedModel
-from .sampler import Step, make_schedule, sample
+from .sampler import Step, sample
 from .settings import EditSettings
 from .thresholds import thresholds
 
@@ -54,7 +53,7 @@ class Editor:
 
     def __init__(self, model: LoadedModel, cache_size: int = 16):
         self.model = model
-        self._texts: dict[tuple, TextEncoding] = {}
+        self._texts: dict[tuple, object] = {}  # the family's prompt encodings
         self._cache_size = cache_size
 
     def edit(
@@ -90,7 +89,7 @@ class Editor:
     def single(self, source, exemplars, edit_maps, settings, on_step, cancelled) -> EditResult:
         """All exemplars in one pass of the progressive loop."""
         began = time.perf_counter()
-        model, pipe = self.model, self.model.pipe
+        model, family = self.model, self.model.family
         combined = np.minimum.reduce(edit_maps)
         height, width = source.shape[:2]
         box = region.bounding_box(combined < 1.0)
@@ -102,20 +101,23 @@ class Editor:
         crop = (slice(y0, y1), slice(x0, x1))
 
         source_rgb = resample.resize(source[crop][..., :3], work)
-        factor = pipe.vae_scale_factor
-        lat_h, lat_w = work[1] // factor, work[0] // factor
+        cells = (work[1] // family.cell, work[0] // family.cell)
         release = maps.snap(
-            resample.to_latent(resample.resize(combined[crop], work), lat_h, lat_w).numpy()
+            resample.to_latent(resample.resize(combined[crop], work), *cells).numpy()
         )
         # With no exemplar, edit_maps holds the global map alone, which claims nothing.
         exemplar_maps = edit_maps[: len(exemplars)]
-        composite, claims = surgery(source, exemplars, exemplar_maps, crop, work, factor)
+        composite, claims = surgery(source, exemplars, exemplar_maps, crop, work, family.cell)
         release[claims > 0] = 0.0
+        # Maps are reduced to cells; a cell of a family that packs latent patches into
+        # tokens spans several latents, which are held or released together.
+        per_cell = family.cell // family.factor
+        release, claims = (a.repeat(per_cell, 0).repeat(per_cell, 1) for a in (release, claims))
 
         timings = {}
         t0 = time.perf_counter()
         with torch.no_grad():
-            source_latent = self.encode(source_rgb)
+            source_latent = family.encode(source_rgb)
             exemplar_latent = self.encode_claims(composite, claims, source_latent)
         timings["encode"] = time.perf_counter() - t0
 
@@ -123,22 +125,21 @@ class Editor:
         generator = torch.Generator("cpu").manual_seed(settings.seed)
         source_noise = self.randn(source_latent.shape, generator)
         exemplar_noise = self.randn(source_latent.shape, generator)
-        schedule = make_schedule(
-            pipe.scheduler.config, settings.steps, settings.strength, model.device
-        )
-        sigma0 = schedule.sigmas[0]
-        start = source_latent + sigma0 * source_noise
+        schedule = family.schedule(settings.steps, settings.strength, work)
+        level = schedule.levels[0]
+        start = family.noised(source_latent, source_noise, level)
         if exemplar_latent is not None:  # the surgical latent: claimed cells from exemplars
             claimed = torch.from_numpy(claims > 0).to(model.device)
-            start = torch.where(claimed, exemplar_latent + sigma0 * exemplar_noise, start)
+            start = torch.where(
+                claimed, family.noised(exemplar_latent, exemplar_noise, level), start
+            )
 
-        guided = settings.guidance > 1.0
-        text = self.text(settings.prompt, settings.negative_prompt, guided)
-        kwargs = unet_kwargs(model, text, work[1], work[0], guided)
+        text = self.text(settings.prompt, settings.negative_prompt, settings.guidance)
         t0 = time.perf_counter()
         with torch.no_grad():
             final = sample(
-                denoise=lambda z, t: self.predict_noise(z, t, schedule, kwargs, settings.guidance),
+                step=family.stepper(text, schedule, work, settings.guidance, settings.seed),
+                noised=family.noised,
                 schedule=schedule,
                 source=source_latent,
                 source_noise=source_noise,
@@ -153,7 +154,7 @@ class Editor:
 
         t0 = time.perf_counter()
         with torch.no_grad():
-            decoded = self.decode(final)
+            decoded = family.decode(final)
         timings["decode"] = time.perf_counter() - t0
 
         out = source.copy()
@@ -165,39 +166,23 @@ class Editor:
             out, settings.seed, box, work, schedule.steps, timings, model.random_weights
         )
 
-    def text(self, prompt: str, negative_prompt: str, guided: bool) -> TextEncoding:
+    def text(self, prompt: str, negative_prompt: str, guidance: float):
         """Encoded prompts, cached: a server sees the same prompt many times."""
-        key = (prompt, negative_prompt, guided)
+        key = (prompt, negative_prompt, guidance > 1.0, guidance)
         if key not in self._texts:
             if len(self._texts) >= self._cache_size:
                 self._texts.pop(next(iter(self._texts)))
-            self._texts[key] = encode_text(self.model, prompt, negative_prompt, guided)
+            with torch.no_grad():
+                self._texts[key] = self.model.family.encode_text(prompt, negative_prompt, guidance)
         return self._texts[key]
-
-    def predict_noise(self, latents, t, schedule, kwargs, guidance: float) -> torch.Tensor:
-        guided = guidance > 1.0
-        model_input = torch.cat([latents, latents]) if guided else latents
-        model_input = schedule.scheduler.scale_model_input(model_input, t)
-        noise = self.model.pipe.unet(model_input, t, return_dict=False, **kwargs)[0]
-        if guided:
-            uncond, cond = noise.chunk(2)
-            noise = uncond + guidance * (cond - uncond)
-        return noise
-
-    def encode(self, rgb: np.ndarray) -> torch.Tensor:
-        """The VAE's mean latent (no sampling: the forward noising adds the noise)."""
-        vae = self.model.pipe.vae
-        pixels = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None] * 2.0 - 1.0
-        pixels = pixels.to(self.model.device, vae.dtype)
-        latent = vae.encode(pixels).latent_dist.mean * vae.config.scaling_factor
-        return latent.to(self.model.dtype)
 
     def encode_claims(self, composite, claims, source_latent) -> torch.Tensor | None:
         """The exemplars' latent: each exemplar's claimed cells encoded from the
         composite, with some context, and nothing else (elsewhere it is the source's
         and never used), so the extra VAE work is proportional to the exemplars'
         area. None when nothing is claimed."""
-        factor = self.model.pipe.vae_scale_factor
+        family = self.model.family
+        factor = family.factor
         height, width = claims.shape
         latent = None
         for k in np.unique(claims[claims > 0]):
@@ -207,14 +192,8 @@ class Editor:
             mine = torch.from_numpy(claims[y0:y1, x0:x1] == k).to(self.model.device)
             latent = source_latent.clone() if latent is None else latent
             window = latent[..., y0:y1, x0:x1]
-            window.copy_(torch.where(mine, self.encode(patch), window))
+            window.copy_(torch.where(mine, family.encode(patch), window))
         return latent
-
-    def decode(self, latents: torch.Tensor) -> np.ndarray:
-        vae = self.model.pipe.vae
-        image = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor).sample
-        image = ((image[0].float() + 1.0) / 2.0).clamp(0, 1)
-        return image.permute(1, 2, 0).cpu().numpy()
 
     def randn(self, shape, generator) -> torch.Tensor:
         """Noise drawn on the CPU, so a seed gives the same edit on every device."""
@@ -271,8 +250,9 @@ def resolve_maps(exemplars, global_map, settings: EditSettings) -> list[np.ndarr
     return [maps.snap(settings.map_ops.apply(m)) for m in raw]
 
 
-def surgery(source, exemplars, edit_maps, crop, work, factor):
-    """The exemplar picture at working size and the latent cells each exemplar claims.
+def surgery(source, exemplars, edit_maps, crop, work, cell):
+    """The exemplar picture at working size and the cells (of `cell` pixels) each
+    exemplar claims.
 
     A cell is claimed by exemplar k (1-based) where k's map is black and k is present
     (alpha >= 0.5); where several claim a cell the later wins, as layers stack. The
@@ -283,7 +263,7 @@ def surgery(source, exemplars, edit_maps, crop, work, factor):
     """
     base = resample.resize(source[crop][..., :3], work)
     composite = base.copy()
-    lat_h, lat_w = work[1] // factor, work[0] // factor
+    lat_h, lat_w = work[1] // cell, work[0] // cell
     claims = np.zeros((lat_h, lat_w), dtype=np.int64)
     painted = []
     for k, (e, m) in enumerate(zip(exemplars, edit_maps, strict=True), start=1):

@@ -6,13 +6,13 @@ checkpoints are refused: loading one runs whatever code its author put in it.
 """
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
 from diffusers import (
-    AutoPipelineForImage2Image,
+    DiffusionPipeline,
     StableDiffusionImg2ImgPipeline,
     StableDiffusionXLImg2ImgPipeline,
 )
@@ -21,9 +21,10 @@ from huggingface_hub import constants as hf_constants
 from huggingface_hub.utils import logging as hub_logging
 from transformers.utils import logging as transformers_logging
 
-from . import builtin_models
+from . import builtins
 from .catalog import ALIASES, DEVICES, DTYPES
 from .errors import PixelsError
+from .families import FAMILIES, Family, family_of
 
 PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
 ALTERNATIVES = (
@@ -34,22 +35,23 @@ ALTERNATIVES = (
 
 @dataclass
 class LoadedModel:
-    """A pipeline ready to edit with, and what the user should be told about it."""
+    """A pipeline ready to edit with, its family, and what the user should be told."""
 
     name: str
-    pipe: StableDiffusionXLImg2ImgPipeline | StableDiffusionImg2ImgPipeline
+    pipe: object  # the family's diffusers image-to-image pipeline
     device: torch.device
     dtype: torch.dtype
     random_weights: bool
+    working_size: int | None = None  # a built model's own, else the family's native size
+    family: Family = field(init=False)
 
-    @property
-    def is_sdxl(self) -> bool:
-        return isinstance(self.pipe, StableDiffusionXLImg2ImgPipeline)
+    def __post_init__(self):
+        self.family = family_of(self.pipe, self.device, self.dtype)
 
     @property
     def native_size(self) -> int:
-        """The side, in pixels, of the square the model was trained at."""
-        return self.pipe.unet.config.sample_size * self.pipe.vae_scale_factor
+        """The side, in pixels, of the square the model works at (was trained at)."""
+        return self.working_size or self.family.native_size
 
 
 def pick_device(name: str) -> torch.device:
@@ -89,9 +91,10 @@ def load_model(name: str, device: str = "auto", dtype: str = "auto") -> LoadedMo
     quiet_libraries()
     dev = pick_device(device)
     dt = pick_dtype(dtype, dev)
-    if name == "sdxl-random":
-        return LoadedModel(name, on_device(builtin_models.sdxl_random(dev, dt), dev), dev, dt, True)
-    source = str(builtin_models.tiny_folder()) if name == "tiny" else ALIASES.get(name, name)
+    if name in builtins.FULL:
+        pipe = on_device(builtins.full(name, dev, dt), dev)
+        return LoadedModel(name, pipe, dev, dt, random_weights=True)
+    source = str(builtins.tiny_folder(name)) if name in builtins.TINY else ALIASES.get(name, name)
     path = Path(source).expanduser()
     if path.suffix.lower() in PICKLE_SUFFIXES:
         raise PixelsError(
@@ -115,23 +118,26 @@ def load_model(name: str, device: str = "auto", dtype: str = "auto") -> LoadedMo
         raise PixelsError(f"model folder not found: {path}. Check the path.")
     else:
         pipe = from_hub(source, dt)
-    random_weights = path.is_dir() and (path / builtin_models.RANDOM_MARKER).is_file()
-    return LoadedModel(name, on_device(pipe, dev), dev, dt, random_weights)
+    built = builtins.built(path) if path.is_dir() else None
+    native = built["native_size"] if built else None
+    return LoadedModel(name, on_device(pipe, dev), dev, dt, built is not None, native)
 
 
 def on_device(pipe, device: torch.device):
     """Move to `device`; a VAE that overflows in fp16 (SDXL's) stays in fp32, as diffusers
     would upcast it for every encode and decode anyway."""
     pipe.to(device)
-    if pipe.vae.dtype == torch.float16 and pipe.vae.config.force_upcast:
-        pipe.vae.to(torch.float32)
+    vae = getattr(pipe, "vae", None)
+    if vae is not None and vae.dtype == torch.float16 and vae.config.force_upcast:
+        vae.to(torch.float32)
     return pipe
 
 
 def from_pretrained(source, dtype: torch.dtype, local_files_only: bool = False):
-    """A diffusers folder or Hub id, safetensors weights only."""
+    """A diffusers folder or Hub id, safetensors weights only, as the image-to-image
+    pipeline of its family (a text-to-image checkpoint is converted)."""
     try:
-        pipe = AutoPipelineForImage2Image.from_pretrained(
+        pipe = DiffusionPipeline.from_pretrained(
             source, dtype=dtype, use_safetensors=True, local_files_only=local_files_only
         )
     except (OSError, ValueError) as e:
@@ -139,7 +145,7 @@ def from_pretrained(source, dtype: torch.dtype, local_files_only: bool = False):
             f"could not load model {source}: {first_line(e)}. If it is a Hugging Face id, "
             f"this machine may be offline or the id misspelt. {ALTERNATIVES}"
         ) from None
-    return supported(pipe, source)
+    return as_img2img(pipe, source)
 
 
 def from_hub(repo_id: str, dtype: torch.dtype):
@@ -175,13 +181,17 @@ def from_single_file(path: Path, dtype: torch.dtype):
     )
 
 
-def supported(pipe, source):
-    """Only the Stable Diffusion UNet families run the PIXELS loop as written here."""
-    if isinstance(pipe, StableDiffusionXLImg2ImgPipeline | StableDiffusionImg2ImgPipeline):
-        return pipe
+def as_img2img(pipe, source):
+    """The pipeline as its family's image-to-image pipeline, before it is moved to a
+    device; a PixelsError naming the families when none runs it."""
+    for family in FAMILIES:
+        if family.takes(pipe):
+            return pipe
+        if type(pipe) in family.twins:
+            return family.twins[type(pipe)].from_pipe(pipe)
     raise PixelsError(
-        f"{source} is a {type(pipe).__name__}; PIXELS Studio runs Stable Diffusion 1.x/2.x "
-        "and SDXL (base or refiner) checkpoints."
+        f"{source} is a {type(pipe).__name__}; PIXELS Studio runs "
+        f"{', '.join(family.title for family in FAMILIES)} checkpoints."
     )
 
 

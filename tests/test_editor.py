@@ -8,7 +8,6 @@ from pixels_cli import samples
 from pixels_engine import Cancelled, EditSettings, Exemplar, PixelsError
 from pixels_engine.editor import resolve_maps, surgery
 from pixels_engine.resample import resize
-from pixels_engine.sampler import make_schedule
 
 FAST = EditSettings(steps=10, strength=0.5, seed=11)
 
@@ -90,14 +89,14 @@ def test_first_step_starts_from_the_surgical_latent(editor):
     composite, claims = surgery(source, exemplars, edit_maps, crop, (512, 512), 8)
     assert (claims == 1).sum() > 100 and (claims == 2).sum() > 100
     with torch.no_grad():
-        z_source = editor.encode(resize(source[..., :3], (512, 512)))
+        z_source = editor.model.family.encode(resize(source[..., :3], (512, 512)))
         z_exemplars = editor.encode_claims(composite, claims, z_source)
     generator = torch.Generator().manual_seed(FAST.seed)
     eps_source = torch.randn(z_source.shape, generator=generator)
     eps_exemplars = torch.randn(z_source.shape, generator=generator)
     device, dtype = editor.model.device, editor.model.dtype
     eps_source, eps_exemplars = eps_source.to(device, dtype), eps_exemplars.to(device, dtype)
-    sigma = make_schedule(editor.model.pipe.scheduler.config, 10, 0.5, device).sigmas[0]
+    sigma = editor.model.family.schedule(10, 0.5, (512, 512)).levels[0]
     expected = torch.where(
         torch.from_numpy(claims > 0).to(device),
         z_exemplars + sigma * eps_exemplars,

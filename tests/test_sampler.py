@@ -7,10 +7,9 @@ import pytest
 import torch
 
 from pixels_cli import samples
-from pixels_engine.conditioning import unet_kwargs
 from pixels_engine.errors import PixelsError
 from pixels_engine.resample import resize
-from pixels_engine.sampler import make_schedule, sample
+from pixels_engine.sampler import sample
 from pixels_engine.thresholds import thresholds
 
 N = 10
@@ -30,19 +29,21 @@ def release_map(h, w):
 @pytest.fixture(scope="module")
 def run(editor):
     """One progressive loop of N steps with every step recorded."""
-    model = editor.model
-    source = editor.encode(resize(samples.room(512)[..., :3], (512, 512)))
+    model, family = editor.model, editor.model.family
+    with torch.no_grad():
+        source = family.encode(resize(samples.room(512)[..., :3], (512, 512)))
     generator = torch.Generator().manual_seed(0)
     noise = torch.randn(source.shape, generator=generator).to(model.device, model.dtype)
     other = torch.randn(source.shape, generator=generator).to(model.device, model.dtype)
-    schedule = make_schedule(model.pipe.scheduler.config, N, 1.0, model.device)
+    schedule = family.schedule(N, 1.0, (512, 512))
     release = release_map(*source.shape[-2:]).to(model.device)
-    start = torch.where(release == 0, source + schedule.sigmas[0] * other, source)
-    kwargs = unet_kwargs(model, editor.text("", "", False), 512, 512, False)
+    start = torch.where(release == 0, source + schedule.levels[0] * other, source)
+    text = editor.text("", "", 1.0)
     steps = []
     with torch.no_grad():
         sample(
-            denoise=lambda z, t: editor.predict_noise(z, t, schedule, kwargs, 1.0),
+            step=family.stepper(text, schedule, (512, 512), 1.0, 0),
+            noised=family.noised,
             schedule=schedule,
             source=source,
             source_noise=noise,
@@ -102,9 +103,9 @@ def test_the_model_changes_released_cells(run):
 
 
 def test_strength_runs_that_share_of_the_schedule_and_rejects_zero_steps(tiny):
-    config = tiny.pipe.scheduler.config
-    assert make_schedule(config, 30, 0.6, "cpu").steps == 18
-    assert make_schedule(config, 30, 1.0, "cpu").steps == 30
+    family = tiny.family
+    assert family.schedule(30, 0.6, (512, 512)).steps == 18
+    assert family.schedule(30, 1.0, (512, 512)).steps == 30
     with pytest.raises(PixelsError, match="runs no step") as none:
-        make_schedule(config, 3, 0.2, "cpu")
+        family.schedule(3, 0.2, (512, 512))
     assert none.value.field == "strength"
