@@ -1,11 +1,14 @@
-"""PIXELS edit against diffusers' own img2img on the same model, canvas, steps and seed.
+"""PIXELS edit against the family's own diffusers img2img on the same model, canvas,
+steps and seed.
 
 Both run alternately in one process (the machine's load affects both alike) and the
 script prints the median time ratio and, on a GPU, the peak-memory ratio. It also counts
-UNet calls, which must be equal: PIXELS adds no model call.
+the denoiser's calls (UNet or transformer), which must be equal: PIXELS adds no model call.
 
-    python benchmarks/bench_engine.py                      # tiny model, 512x512, CPU
+    python benchmarks/bench_engine.py                          # tiny SDXL, 512x512, CPU
+    python benchmarks/bench_engine.py --model tiny-flux --steps 28
     python benchmarks/bench_engine.py --model sdxl-random --size 1024 --steps 50
+    python benchmarks/bench_engine.py --model flux-random --size 1024 --steps 28 --dtype bf16
 """
 
 import argparse
@@ -19,11 +22,7 @@ import time
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 import torch  # noqa: E402
-from diffusers import (  # noqa: E402
-    EulerDiscreteScheduler,
-    StableDiffusionImg2ImgPipeline,
-    StableDiffusionXLImg2ImgPipeline,
-)
+from diffusers import EulerDiscreteScheduler  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from pixels_cli import samples  # noqa: E402
@@ -46,13 +45,18 @@ def parse_args():
 
 
 def baseline_pipeline(model):
-    """img2img from the same components, with the same Euler scheduler PIXELS uses."""
-    cls = StableDiffusionXLImg2ImgPipeline if model.is_sdxl else StableDiffusionImg2ImgPipeline
+    """The family's img2img from the same components and the scheduler PIXELS uses (Euler
+    for the Stable Diffusion UNets, whatever the checkpoint names)."""
     components = dict(model.pipe.components)
-    components["scheduler"] = EulerDiscreteScheduler.from_config(model.pipe.scheduler.config)
-    pipe = cls(**components)
+    if model.family.name == "sd":
+        components["scheduler"] = EulerDiscreteScheduler.from_config(model.pipe.scheduler.config)
+    pipe = type(model.pipe)(**components)
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def denoiser(model):
+    return getattr(model.pipe, "unet", None) or model.pipe.transformer
 
 
 def synchronize(device):
@@ -80,9 +84,9 @@ def device_name(device) -> str:
 
 
 class CallCounter:
-    def __init__(self, unet):
+    def __init__(self, module):
         self.count = 0
-        unet.register_forward_hook(self.hook)
+        module.register_forward_hook(self.hook)
 
     def hook(self, *args):
         self.count += 1
@@ -99,6 +103,9 @@ def main():
         steps=args.steps, strength=args.strength, guidance=args.guidance, seed=7
     )
 
+    # Kandinsky 3's pipeline takes the image's own size; the others default to 1024.
+    size = {} if model.family.name == "kandinsky3" else {"height": args.size, "width": args.size}
+
     def img2img():
         generator = torch.Generator("cpu").manual_seed(7)
         baseline(
@@ -109,16 +116,17 @@ def main():
             num_inference_steps=args.steps,
             generator=generator,
             output_type="np",
+            **size,
         )
 
-    breakdown = []
+    results = []
 
     def pixels():
         result = editor.edit(source, exemplars, settings)
         assert result.working_size == (args.size, args.size), result.working_size
-        breakdown.append(result.timings)
+        results.append(result)
 
-    counter = CallCounter(model.pipe.unet)
+    counter = CallCounter(denoiser(model))
     calls = {}
     for name, run in (("img2img", img2img), ("pixels", pixels)):  # warm-up, and call counts
         counter.count = 0
@@ -135,18 +143,17 @@ def main():
     median = {k: statistics.median(v) for k, v in times.items()}
     figures = {
         "model": args.model,
+        "family": model.family.schema_name,
         "random_weights": model.random_weights,
-        "device": torch.cuda.get_device_name()
-        if model.device.type == "cuda"
-        else platform.processor() or platform.machine(),
+        "device": device_name(model.device),
         "dtype": str(model.dtype),
         "canvas": args.size,
-        "steps_run": int(args.steps * args.strength),
+        "steps_run": results[-1].steps_run,
         "exemplars": len(exemplars),
-        "unet_calls": calls,
+        "model_calls": calls,
         "median_seconds": median,
         "all_seconds": times,
-        "pixels_breakdown_last": breakdown[-1],
+        "pixels_breakdown_last": results[-1].timings,
         "time_ratio": median["pixels"] / median["img2img"],
         # each repeat's two runs are neighbours in time: their ratio resists a noisy machine
         "paired_time_ratio": statistics.median(

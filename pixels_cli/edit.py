@@ -14,7 +14,7 @@ from pathlib import Path
 from pixels_engine.errors import PixelsError
 from pixels_engine.images import load_grey, load_rgba, save_image
 
-from .options import add_model_options, add_param_options, params_from
+from .options import add_model_options, add_param_options, given, params_from
 
 
 class AddExemplar(argparse.Action):
@@ -84,7 +84,7 @@ def read_inputs(args):
 
 
 def run(args) -> int:
-    params = params_from(args)
+    params_from(args)  # a wrong flag fails now, not after a minute of loading
     source, exemplars, global_map = read_inputs(args)
     out = Path(args.out)
     if not out.parent.is_dir():
@@ -92,11 +92,11 @@ def run(args) -> int:
     if args.server:
         from . import remote  # the client only: no torch for an edit on a server
 
-        return remote.run(args, params, source, exemplars, global_map)
-    return run_here(args, params, source, exemplars, global_map)
+        return remote.run(args, given(args), source, exemplars, global_map)
+    return run_here(args, source, exemplars, global_map)
 
 
-def run_here(args, params, source, exemplars, global_map) -> int:
+def run_here(args, source, exemplars, global_map) -> int:
     from tqdm import tqdm
 
     from pixels_engine import Editor, EditSettings, Exemplar, load_model
@@ -108,6 +108,7 @@ def run_here(args, params, source, exemplars, global_map) -> int:
             "noise. Use --model sdxl (or a local checkpoint) for real edits.",
             file=sys.stderr,
         )
+    params = params_from(args, model.family.schema_name)
     editor = Editor(model)
     layers = [Exemplar(image, m) for image, m in exemplars]
     with tqdm(desc="PIXELS", unit="step", file=sys.stderr) as bar:

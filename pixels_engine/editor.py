@@ -65,7 +65,7 @@ class Editor:
         on_step: OnStep | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> EditResult:
-        settings.validate()
+        settings.validate(self.model.family.schema_name)
         check_canvas(source, exemplars, global_map)
         if settings.seed is None:
             settings = replace(settings, seed=random.randint(SEED_MIN, SEED_MAX))

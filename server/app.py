@@ -78,6 +78,11 @@ class Server:
             CAPABILITIES,
         )
 
+    def family(self) -> str | None:
+        """The serving model's family in the edit contract, None while none serves."""
+        model = self.worker.model
+        return None if model is None else model.family.schema_name
+
     def model_info(self) -> dict:
         """The model in use; while there is none, the name and state of its load."""
         model, load = self.worker.model, self.worker.load
@@ -90,6 +95,7 @@ class Server:
             "dtype": str(model.dtype).removeprefix("torch."),
             "random_weights": model.random_weights,
             "native_size": model.native_size,
+            "family": model.family.schema_name,
             "low_memory": self.worker.low_memory,
         }
 

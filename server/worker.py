@@ -259,13 +259,7 @@ class Worker(threading.Thread):
         the cached blocks of the failed attempt are released."""
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        pipe = self.model.pipe
-        if on:
-            pipe.enable_attention_slicing()
-            pipe.vae.enable_tiling()
-        else:
-            pipe.disable_attention_slicing()
-            pipe.vae.disable_tiling()
+        self.model.family.low_memory(on)
         self.low_memory = on
 
 

@@ -145,3 +145,40 @@ def test_the_schema_as_data_for_other_clients():
     assert data["seed"] == [0, 2**32 - 1]
     assert "white keeps the source" in data["map_convention"]
     assert {p["group"] for p in data["params"]} == {name for name, _ in schema.GROUPS}
+
+
+def test_each_engine_family_has_its_parameters_in_the_contract():
+    from pixels_engine.families import FAMILIES as ENGINE
+
+    names = {"flux-dev", "flux-schnell"} | {f.name for f in ENGINE if f.name != "flux"}
+    assert names == set(schema.FAMILIES)
+
+
+def test_a_family_has_its_own_defaults_and_refuses_what_it_cannot_use():
+    dev = schema.parse({}, "flux-dev")
+    assert dev["guidance"] == 3.5 and dev["steps"] == 28
+    assert schema.parse({}, "flux-schnell")["steps"] == 4
+    assert schema.parse({}, "kandinsky3")["guidance"] == 3.0
+    assert schema.parse({"negative_prompt": ""}, "flux-dev")["negative_prompt"] == ""
+    with pytest.raises(schema.Invalid, match="FLUX.1 dev takes none") as refused:
+        schema.parse({"negative_prompt": "blurry"}, "flux-dev")
+    assert refused.value.field == "negative_prompt"
+    with pytest.raises(schema.Invalid, match="FLUX.1 schnell takes none"):
+        schema.parse({"guidance": 7.0}, "flux-schnell")
+    labels = {p.name: p.label for p in schema.family("flux-dev").params()}
+    assert labels["guidance"] == "Guidance (distilled)" and "negative_prompt" not in labels
+
+
+def test_a_flow_model_runs_a_step_at_any_strength_a_unet_model_may_not():
+    assert schema.parse({"steps": 4, "strength": 0.2}, "flux-schnell")["strength"] == 0.2
+    for family in ("sd", "kandinsky3", None):
+        with pytest.raises(schema.Invalid, match="runs no step"):
+            schema.parse({"steps": 4, "strength": 0.2}, family)
+
+
+def test_the_schema_of_a_family_as_data():
+    data = schema.as_json("flux-schnell")
+    assert data["family"] == "flux-schnell" and data["unused"] == ["negative_prompt", "guidance"]
+    names = [p["name"] for p in data["params"]]
+    assert "guidance" not in names and names[0] == "prompt"
+    assert set(data["families"]) == set(schema.FAMILIES)

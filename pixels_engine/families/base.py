@@ -51,6 +51,12 @@ class Family:
     def __init__(self, pipe, device: torch.device, dtype: torch.dtype):
         self.pipe, self.device, self.dtype = pipe, device, dtype
 
+    @property
+    def schema_name(self) -> str:
+        """The family's name in the edit contract (pixels_contract.schema.FAMILIES),
+        which says what parameters it takes and their defaults."""
+        return self.name
+
     @classmethod
     def takes(cls, pipe) -> bool:
         return isinstance(pipe, cls.pipelines)
@@ -69,7 +75,7 @@ class Family:
         """The clean latent of an RGB picture in [0, 1] (H x W x 3): the VAE's mean (no
         sampling: the forward process adds the noise), shifted and scaled as the
         family's pipeline does."""
-        vae = self.pipe.vae
+        vae = self.decoder
         pixels = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None] * 2.0 - 1.0
         latent = vae.encode(pixels.to(self.device, vae.dtype)).latent_dist.mean
         shift = vae.config.get("shift_factor") or 0.0
@@ -77,10 +83,24 @@ class Family:
 
     def decode(self, latents: torch.Tensor) -> np.ndarray:
         """RGB in [0, 1] (H x W x 3) of a clean latent."""
-        vae = self.pipe.vae
+        vae = self.decoder
         shift = vae.config.get("shift_factor") or 0.0
         image = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor + shift).sample
         return to_rgb(image)
+
+    @property
+    def decoder(self):
+        """The autoencoder: the VAE (Kandinsky's MoVQ)."""
+        return self.pipe.vae
+
+    def low_memory(self, on: bool) -> None:
+        """Slower, leaner attention (in slices) and a tiled decoder, or the usual path."""
+        if on:
+            self.pipe.enable_attention_slicing()
+            self.decoder.enable_tiling()
+        else:
+            self.pipe.disable_attention_slicing()
+            self.decoder.disable_tiling()
 
     def schedule(self, steps: int, strength: float, size: tuple[int, int]) -> Schedule:
         """The steps an edit of `size` (width, height) runs, as the family's own

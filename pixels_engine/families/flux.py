@@ -70,6 +70,10 @@ class Flux(PackedFlowFamily):
         """dev takes the guidance as an input; schnell takes none."""
         return bool(self.pipe.transformer.config.guidance_embeds)
 
+    @property
+    def schema_name(self) -> str:
+        return "flux-dev" if self.distilled else "flux-schnell"
+
     def encode_text(self, prompt: str, negative_prompt: str, guidance: float) -> TextEncoding:
         embeds, pooled, ids = self.pipe.encode_prompt(
             prompt=prompt, prompt_2=None, device=self.device, num_images_per_prompt=1

@@ -27,16 +27,20 @@ class Kandinsky3(Family):
     native_size = 1024  # the pipeline's default height and width
 
     @property
+    def decoder(self):
+        return self.pipe.movq
+
+    @property
     def factor(self) -> int:
         return self.pipe.image_processor.config.vae_scale_factor
 
     def encode(self, rgb: np.ndarray) -> torch.Tensor:
-        movq = self.pipe.movq
+        movq = self.decoder
         pixels = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None] * 2.0 - 1.0
         return movq.encode(pixels.to(self.device, movq.dtype)).latents.to(self.dtype)
 
     def decode(self, latents: torch.Tensor) -> np.ndarray:
-        movq = self.pipe.movq
+        movq = self.decoder
         return to_rgb(movq.decode(latents.to(movq.dtype), force_not_quantize=True).sample)
 
     def schedule(self, steps: int, strength: float, size=None) -> Schedule:
