@@ -36,6 +36,11 @@ TINY = {  # name -> (version, which changes when the build does; builder)
     "tiny-kandinsky": ("tiny-kandinsky3-v1", kandinsky3.tiny),
 }
 FULL = {"sdxl-random": sdxl.full, "sd35-random": sd3.full, "flux-random": flux.full}
+HALF = {  # the half precision each full-size model runs in on a GPU, as published
+    "sdxl-random": torch.float16,
+    "sd35-random": torch.bfloat16,
+    "flux-random": torch.bfloat16,
+}
 NAMES = (*TINY, *FULL)
 
 
