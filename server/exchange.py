@@ -1,18 +1,20 @@
 """One port, two protocols: every connection's first request is read here, with h11.
 
-A WebSocket upgrade goes on to websockets, which shakes hands as usual. Any other request
-gets one HTTP/1.1 exchange here, and the connection closes after the answer: the body is
-read (bounded), `respond` runs off the event loop, and h11 writes the answer, with one
-Content-Length and no body after HEAD. websockets' own parser reads upgrades only: it
-closes the socket without a word on a request with a body, for one.
+websockets' own parser reads WebSocket upgrades only: a request with a body, for one,
+it drops without an answer. So `Connection` (serve's `create_connection`) reads the
+head first, bounded in size and time. A WebSocket upgrade then goes on to websockets,
+which shakes hands as usual; any other request is read whole (its body bounded), passed
+to `serve_http` off the event loop, and answered through h11, with one Content-Length
+and no body after HEAD; then the connection closes.
 
-The head is bounded in size and, with the body, in time; h11 checks its syntax, and
-`check_head` what h11 lets through (a header that must be single sent twice, equal
-Content-Lengths included, Content-Length beside Transfer-Encoding). Both paths get the
-same checks, so websockets never sees a request it would refuse without an answer.
+h11 checks the syntax of the head and `check_head` what h11 lets through (a header that
+must be single sent twice, equal Content-Lengths included, Content-Length beside
+Transfer-Encoding, bare LF). Upgrades get the same checks, so websockets never sees a
+request it would drop without an answer.
 """
 
 import asyncio
+import contextlib
 import io
 import logging
 import re
@@ -40,6 +42,7 @@ MAX_HEADERS = 100  # websockets reads 128
 MAX_BODY_BYTES = 64 * 1024  # a models/load request is a few hundred bytes
 READ_LIMIT = MAX_HEAD_BYTES + 2 * MAX_BODY_BYTES  # then reading stops: one request is all
 REQUEST_TIMEOUT = 10.0  # seconds from connecting to the end of the request
+LINGER = 2.0  # seconds to read and drop what a client still sends after its answer
 OPEN_TIMEOUT = 30.0  # websockets' open_timeout: the whole exchange, or the handshake
 SINGLE = ("host", "content-length", "transfer-encoding", "authorization", "origin", "upgrade")
 NUMBER = re.compile(rb"[0-9]{1,18}")
@@ -93,11 +96,14 @@ class Connection(ServerConnection):
         self.bytes_read = 0
         self.arrived = asyncio.Event()
         self.upgraded = False  # websockets reads from here on
+        self.answered = False  # what comes after the answer is dropped
         self.method = b""  # of the request, once read
 
     def data_received(self, data: bytes) -> None:
         if self.upgraded:
             super().data_received(data)
+            return
+        if self.answered:
             return
         self.bytes_read += len(data)
         if self.bytes_read > READ_LIMIT:
@@ -110,6 +116,8 @@ class Connection(ServerConnection):
     def eof_received(self) -> bool | None:
         if self.upgraded:
             return super().eof_received()
+        if self.answered:
+            return None  # the transport closes
         self.http.receive_data(b"")
         self.arrived.set()
         return True  # keep the socket open for the answer, which closes it
@@ -120,12 +128,25 @@ class Connection(ServerConnection):
 
     async def handshake(self, *args, **kwargs) -> None:
         """Read the first request; let websockets shake hands on a WebSocket upgrade (with
-        serve's arguments), answer any other request and close."""
+        serve's arguments), or answer the request and close."""
+        try:
+            upgrade = await self.read_and_answer()
+        except Exception:  # a bug: serve would drop the connection without a word
+            log.exception("HTTP exchange failed")
+            raise
+        if upgrade:
+            self.upgraded = True
+            self.transport.resume_reading()
+            super().data_received(bytes(self.received))
+            await super().handshake(*args, **kwargs)
+
+    async def read_and_answer(self) -> bool:
+        """Answer the first request and close, unless it is a WebSocket upgrade (True)."""
         try:
             request = await asyncio.wait_for(self.read_request(), REQUEST_TIMEOUT)
         except Gone:
             self.transport.close()
-            return
+            return False
         except HTTPError as e:
             answer = Answer.of(e)
         except asyncio.TimeoutError:
@@ -133,13 +154,15 @@ class Connection(ServerConnection):
             answer = Answer.of(HTTPError(408, TIMEOUT, message))
         else:
             if request is None:
-                self.upgraded = True
-                self.transport.resume_reading()
-                super().data_received(bytes(self.received))
-                return await super().handshake(*args, **kwargs)
+                return True
             answer = await self.answer(request)
         self.write_answer(answer)
+        if not self.http.trailing_data[1]:  # the client may still be sending
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.connection_lost_waiter), LINGER)
+        self.transport.close()
         await self.connection_lost_waiter
+        return False
 
     async def read_request(self) -> Request | None:
         """The request, with its body; None for a WebSocket upgrade (its head is read)."""
@@ -166,7 +189,8 @@ class Connection(ServerConnection):
         if int(headers.get("content-length", "0")) > MAX_BODY_BYTES:
             raise body_too_large()
         if self.http.they_are_waiting_for_100_continue:
-            self.transport.write(self.http.send(h11.InformationalResponse(status_code=100)))
+            go_on = h11.InformationalResponse(status_code=100, headers=[])
+            self.transport.write(self.http.send(go_on))
         body = bytearray()
         while not isinstance(event := await self.next_event(), h11.EndOfMessage):
             body += event.data
@@ -201,7 +225,9 @@ class Connection(ServerConnection):
             return Answer.of(HTTPError(500, INTERNAL_ERROR, message))
 
     def write_answer(self, answer: Answer) -> None:
-        """Write `answer` through h11 (no body after HEAD: it has GET's headers) and close."""
+        """Write `answer` through h11 (no body after HEAD: it has GET's headers), then end
+        this side of the connection. Reading goes on, dropping what comes: closing with
+        unread bytes would reset the connection, and the client could lose the answer."""
         framing = ("content-length", "transfer-encoding", "connection")
         headers = [(k, v) for k, v in answer.headers if k.lower() not in framing]
         headers += [("Content-Length", str(len(answer.body))), ("Connection", "close")]
@@ -212,15 +238,17 @@ class Connection(ServerConnection):
             data += self.http.send(h11.Data(data=answer.body))
         data += self.http.send(h11.EndOfMessage())
         self.transport.write(data)
-        self.transport.close()
+        self.transport.write_eof()
+        self.answered = True
+        self.transport.resume_reading()
 
 
 def check_head(received: bytes, event: h11.Request) -> None:
     """HTTPError for what h11 accepts in the head at the start of `received` but this
     server does not: a head over its size, a line ended without CR or folded onto the
     next, a header of SINGLE sent twice (h11 merges equal Content-Lengths), a
-    Content-Length that is not one number or that comes with Transfer-Encoding, a target
-    that is not a path."""
+    Content-Length that is not one number or that comes with Transfer-Encoding, another
+    HTTP version than 1.x, a target that is not a path."""
     end = received.find(b"\r\n\r\n")
     if end > MAX_HEAD_BYTES:
         raise head_too_large()
@@ -240,6 +268,8 @@ def check_head(received: bytes, event: h11.Request) -> None:
         raise HTTPError(400, BAD_REQUEST, "Content-Length must be one number.")
     if lengths and "transfer-encoding" in names:
         raise HTTPError(400, BAD_REQUEST, "send Content-Length or Transfer-Encoding, not both.")
+    if event.http_version not in (b"1.0", b"1.1"):
+        raise HTTPError(400, BAD_REQUEST, "this server speaks HTTP/1.1 (and 1.0).")
     if not event.target.startswith(b"/"):
         raise HTTPError(400, BAD_REQUEST, "the request target must be a path: GET /v1/info.")
 
