@@ -23,6 +23,8 @@ from websockets.sync.client import connect
 
 from pixels_client import Client, JobError
 from pixels_contract import messages, schema
+from server import exchange as server_exchange
+from server import refusals, routes
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "http-secret-token"
@@ -30,14 +32,13 @@ READ_TIMEOUT = 30  # seconds: only against hangs; the server's own limit is 10 s
 MISSING_MODEL = "/nonexistent/model.safetensors"
 
 
-def documented_errors() -> set[tuple[int, str]]:
-    """(status, code) of each row of docs/protocol.md's HTTP error table."""
-    text = (ROOT / "docs" / "protocol.md").read_text()
-    section = text[text.index("\n## HTTP") : text.index("\n## Versioning")]
-    return {(int(s), code) for s, code in re.findall(r"^\| (\d{3}) \| `(\w+)` \|", section, re.M)}
-
-
-DOCUMENTED = documented_errors()
+DOC = (ROOT / "docs" / "protocol.md").read_text()
+HTTP_SECTION = DOC[DOC.index("\n## HTTP") : DOC.index("\n## Versioning")]
+# (status, code) of each row of its error table
+DOCUMENTED = {
+    (int(status), code)
+    for status, code in re.findall(r"^\| (\d{3}) \| `(\w+)` \|", HTTP_SECTION, re.M)
+}
 
 
 @dataclass
@@ -145,9 +146,21 @@ def guarded():
     process.stop()
 
 
-def test_the_error_table_lists_codes_of_the_contract():
+def test_the_document_states_the_codes_and_bounds_of_the_server():
     codes = {v for k, v in vars(messages).items() if k.isupper() and isinstance(v, str)}
     assert DOCUMENTED and {code for _, code in DOCUMENTED} <= codes
+    words = " ".join(HTTP_SECTION.split())
+    bounds = (
+        f"at most {server_exchange.MAX_HEAD_BYTES // 1024} KiB",
+        f"{server_exchange.MAX_HEADERS} headers",
+        f"at most {server_exchange.MAX_BODY_BYTES // 1024} KiB",
+        f"within {server_exchange.REQUEST_TIMEOUT:g} s",
+        f"1 to {routes.MAX_MODEL_NAME} characters",
+        refusals.CHALLENGE,
+    )
+    for bound in bounds:
+        assert bound in words, bound
+    assert "`http://[::1]:PORT`" in DOC  # one of the server's own origins
 
 
 @pytest.mark.parametrize("path", ["/health", "/v1/info", "/v1/schema", "/"])
