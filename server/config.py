@@ -48,3 +48,8 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def bracketed(host: str) -> str:
+    """A host as a URL or a Host header writes it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
