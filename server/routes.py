@@ -76,7 +76,14 @@ def create_app(server) -> Flask:
 
     @app.get("/v1/schema")
     def edit_schema():
-        return schema.as_json()
+        """The parameters a family takes (?family=flux-dev); by default the serving
+        model's, or any model's while none serves."""
+        name = request.args.get("family") or server.family()
+        if name is not None and name not in schema.FAMILIES:
+            families = ", ".join(schema.FAMILIES)
+            message = f"family: {name[:40]!r} is not a model family; choose {families}."
+            raise HTTPError(400, INVALID_FIELD, message, "family")
+        return schema.as_json(name)
 
     @app.get("/v1/status")
     def status():

@@ -357,7 +357,10 @@ def test_a_body_after_100_continue(server):
 def test_the_schema_for_other_languages(server):
     reply = get(server.port, "/v1/schema")
     assert reply.status == 200
-    assert reply.json() == json.loads(json.dumps(schema.as_json()))
+    assert reply.json() == json.loads(json.dumps(schema.as_json("sd")))  # the tiny model's
+    flux = get(server.port, "/v1/schema?family=flux-schnell").json()
+    assert flux["family"] == "flux-schnell" and "guidance" in flux["unused"]
+    assert_error(get(server.port, "/v1/schema?family=dalle"), 400, messages.INVALID_FIELD, "family")
 
 
 def test_origins_and_hosts(server):
