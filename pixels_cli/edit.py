@@ -96,12 +96,36 @@ def run(args) -> int:
     return run_here(args, source, exemplars, global_map)
 
 
+class DownloadBar:
+    """A byte progress bar on stderr, shown once a model download starts (most loads
+    download nothing)."""
+
+    def __init__(self, model: str):
+        self.model, self.bar = model, None
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(desc=f"downloading {self.model}", unit="B", unit_scale=True)
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def run_here(args, source, exemplars, global_map) -> int:
     from tqdm import tqdm
 
     from pixels_engine import Editor, EditSettings, Exemplar, load_model
 
-    model = load_model(args.model, args.device, args.dtype)
+    with DownloadBar(args.model) as downloaded:
+        model = load_model(args.model, args.device, args.dtype, args.offload, downloaded)
     if model.random_weights:
         print(
             f"note: model '{model.name}' has RANDOM weights: the edited area will look like "

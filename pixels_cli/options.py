@@ -84,4 +84,16 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "a .safetensors file or a Hugging Face id",
     )
     parser.add_argument("--device", default="auto", choices=DEVICES)
-    parser.add_argument("--dtype", default="auto", choices=DTYPES)
+    parser.add_argument(
+        "--dtype",
+        default="auto",
+        choices=DTYPES,
+        help="auto: fp32 on the CPU; on a GPU the model's own half precision (bf16 for SD3.x, "
+        "FLUX.1 and Chroma, fp16 for the others)",
+    )
+    parser.add_argument(
+        "--offload",
+        action="store_true",
+        help="keep each part of the model on the CPU until it runs: slower, but the GPU then "
+        "needs only the largest part (for cards smaller than the model)",
+    )

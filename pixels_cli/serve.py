@@ -85,6 +85,7 @@ def run(args) -> int:
         model=args.model,
         device=args.device,
         dtype=args.dtype,
+        offload=args.offload,
         token=args.token or None,
         limits=limits,
     )

@@ -15,6 +15,7 @@ class Config:
     model: str = "tiny"
     device: str = "auto"
     dtype: str = "auto"
+    offload: bool = False  # components on the CPU until they run (cards smaller than the model)
     token: str | None = None
     limits: Limits = field(default_factory=Limits)
     preview_interval: float = 0.2  # seconds between preview images of one job

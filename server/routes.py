@@ -34,7 +34,7 @@ except ImportError:  # Windows
     resource = None
 
 MAX_MODEL_NAME = 1000  # characters: a name, a Hub id, a folder or a .safetensors path
-LOAD_FIELDS = ("name", "device", "dtype")
+LOAD_FIELDS = ("name", "device", "dtype", "offload")
 
 STATUS_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">
@@ -104,9 +104,9 @@ def create_app(server) -> Flask:
 
     @app.post("/v1/models/load")
     def load():
-        name, device, dtype = load_request()
+        name, device, dtype, offload = load_request()
         try:
-            started = server.worker.request_load(name, device, dtype)
+            started = server.worker.request_load(name, device, dtype, offload)
         except Refusal as e:
             raise HTTPError(409, e.code, e.message) from None
         return started.as_dict(), 202
@@ -150,8 +150,8 @@ def as_http_error(e: HTTPException) -> HTTPError:
     return HTTPError(e.code, code, e.description or e.name)
 
 
-def load_request() -> tuple[str, str, str]:
-    """Name, device and dtype of a model load, from the query string or a JSON body,
+def load_request() -> tuple[str, str, str, bool]:
+    """Name, device, dtype and offload of a model load, from the query string or a JSON body,
     checked now: a device this machine lacks is refused here, not after the wait."""
     given = {k: v for k, v in request.args.items() if k != "token"}
     if body := request.get_data():
@@ -170,7 +170,12 @@ def load_request() -> tuple[str, str, str]:
     if unknown:
         message = f"{unknown[0][:40]!r} is not a field of a load; give {', '.join(LOAD_FIELDS)}."
         raise HTTPError(400, INVALID_FIELD, message, unknown[0][:40])
-    values = {"name": "", "device": "auto", "dtype": "auto", **given}
+    values = {"name": "", "device": "auto", "dtype": "auto", "offload": "false", **given}
+    offload = {"true": True, "1": True, "false": False, "0": False, True: True, False: False}
+    if not isinstance(values["offload"], str | bool) or values["offload"] not in offload:
+        message = "offload: must be true or false (components on the CPU until they run)."
+        raise HTTPError(400, INVALID_FIELD, message, "offload")
+    values["offload"] = str(offload[values["offload"]]).lower()
     for name, value in values.items():
         if not isinstance(value, str):
             raise HTTPError(400, INVALID_FIELD, f"{name}: must be a string.", name)
@@ -185,7 +190,7 @@ def load_request() -> tuple[str, str, str]:
         pick_dtype(values["dtype"], pick_device(values["device"]))
     except PixelsError as e:
         raise HTTPError(400, INVALID_FIELD, f"{e.field}: {e}", e.field) from None
-    return name, values["device"], values["dtype"]
+    return name, values["device"], values["dtype"], values["offload"] == "true"
 
 
 def status_of(server) -> dict:

@@ -47,11 +47,14 @@ class Load:
     name: str
     device: str = "auto"
     dtype: str = "auto"
+    offload: bool = False
     state: str = "waiting"
     requested: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
     error: str | None = None
+    downloaded: int = 0  # bytes of a download from the Hub, while one runs
+    download_size: int = 0
 
     def as_dict(self) -> dict:
         end = self.finished or time.time()
@@ -59,10 +62,17 @@ class Load:
             "name": self.name,
             "device": self.device,
             "dtype": self.dtype,
+            "offload": self.offload,
             "state": self.state,
             "elapsed_s": round(end - self.started, 2) if self.started else 0.0,
+            "downloaded_mb": round(self.downloaded / 2**20, 1),
+            "download_mb": round(self.download_size / 2**20, 1),
             "error": self.error,
         }
+
+    def progress(self, done: int, total: int) -> None:
+        """A download's bytes (from the loading thread)."""
+        self.downloaded, self.download_size = done, total
 
 
 class Worker(threading.Thread):
@@ -82,14 +92,14 @@ class Worker(threading.Thread):
         self._lock = threading.Lock()
         self._stopping = False
 
-    def request_load(self, name: str, device: str, dtype: str) -> Load:
+    def request_load(self, name: str, device: str, dtype: str, offload: bool = False) -> Load:
         """Load (or switch to) a model after the running job; the old one serves until then."""
         with self._lock:
             if self.load.state in ("waiting", "loading"):
                 raise Refusal(
                     BUSY, f"model {self.load.name} is still loading; wait for it to finish."
                 )
-            self.load = Load(name, device, dtype)
+            self.load = Load(name, device, dtype, offload)
         self.queue.wake()
         return self.load
 
@@ -115,7 +125,7 @@ class Worker(threading.Thread):
         """Load `load.name`; on failure the old model (if any) stays."""
         load.state, load.started = "loading", time.time()
         try:
-            model = load_model(load.name, load.device, load.dtype)
+            model = load_model(load.name, load.device, load.dtype, load.offload, load.progress)
         except Exception as e:  # a broken checkpoint must not take the server down
             known = isinstance(e, PixelsError)
             load.error = str(e) if known else f"{type(e).__name__}: {first_line(e)}"
