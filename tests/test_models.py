@@ -103,3 +103,21 @@ def test_device_and_dtype_choices():
         with pytest.raises(PixelsError, match="choose auto") as unknown:
             pick(name)
         assert unknown.value.field in ("device", "dtype")
+
+
+@pytest.mark.parametrize(
+    "config, cls, parameters",
+    [
+        (("sd35-large", "transformer"), "SD3Transformer2DModel", 8_056_627_520),
+        (("flux1-dev", "transformer"), "FluxTransformer2DModel", 11_901_408_320),
+    ],
+)
+def test_the_full_size_flow_models_have_the_published_architectures(config, cls, parameters):
+    """sd35-random and flux-random build these (counted here on the meta device)."""
+    import diffusers
+
+    from pixels_engine.builtins.configs import read
+
+    with torch.device("meta"):
+        model = getattr(diffusers, cls).from_config(read(*config))
+    assert sum(p.numel() for p in model.parameters()) == parameters
