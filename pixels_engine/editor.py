@@ -96,18 +96,16 @@ class Editor:
         if box is None:  # every pixel is kept: nothing for the model to do
             return EditResult(source.copy(), settings.seed, None, None, 0, {}, model.random_weights)
         box = region.with_context(box, settings.context, width, height)
-        x0, y0, x1, y1 = box
-        work = region.working_size(x1 - x0, y1 - y0, model.native_size)
-        crop = (slice(y0, y1), slice(x0, x1))
+        win = region.window(box, width, height, model.native_size)
+        work = win.size
 
-        source_rgb = resample.resize(source[crop][..., :3], work)
+        source_rgb = resample.resize(win.cut(source[..., :3]), work)
         cells = (work[1] // family.cell, work[0] // family.cell)
-        release = maps.snap(
-            resample.to_latent(resample.resize(combined[crop], work), *cells).numpy()
-        )
+        window_map = resample.resize(win.cut(combined, fill=1.0), work)
+        release = maps.snap(resample.to_latent(window_map, *cells).numpy())
         # With no exemplar, edit_maps holds the global map alone, which claims nothing.
         exemplar_maps = edit_maps[: len(exemplars)]
-        composite, claims = surgery(source, exemplars, exemplar_maps, crop, work, family.cell)
+        composite, claims = surgery(source_rgb, exemplars, exemplar_maps, win, family.cell)
         release[claims > 0] = 0.0
         # Maps are reduced to cells; a cell of a family that packs latent patches into
         # tokens spans several latents, which are held or released together.
@@ -158,12 +156,13 @@ class Editor:
         timings["decode"] = time.perf_counter() - t0
 
         out = source.copy()
-        edited = resample.resize(decoded, (x1 - x0, y1 - y0))
-        change = combined[crop] < 1.0
-        out[crop][change, :3] = edited[change]
+        edited = win.uncut(resample.resize(decoded, win.padded))
+        x0, y0, x1, y1 = win.box
+        change = combined[y0:y1, x0:x1] < 1.0
+        out[y0:y1, x0:x1][change, :3] = edited[change]
         timings["total"] = time.perf_counter() - began
         return EditResult(
-            out, settings.seed, box, work, schedule.steps, timings, model.random_weights
+            out, settings.seed, win.box, work, schedule.steps, timings, model.random_weights
         )
 
     def text(self, prompt: str, negative_prompt: str, guidance: float):
@@ -250,38 +249,40 @@ def resolve_maps(exemplars, global_map, settings: EditSettings) -> list[np.ndarr
     return [maps.snap(settings.map_ops.apply(m)) for m in raw]
 
 
-def surgery(source, exemplars, edit_maps, crop, work, cell):
+def surgery(base, exemplars, edit_maps, win: region.Window, cell: int):
     """The exemplar picture at working size and the cells (of `cell` pixels) each
-    exemplar claims.
+    exemplar claims; `base` is the source in the window, at working size.
 
     A cell is claimed by exemplar k (1-based) where k's map is black and k is present
     (alpha >= 0.5); where several claim a cell the later wins, as layers stack. The
-    picture has every exemplar composited over the source in order, then each one's
-    claimed pixels painted again in order, so a later exemplar that does not claim a
-    pixel cannot cover an earlier one's claim there. Work is confined to each
-    exemplar's own bounding box: exemplars are usually small parts of the canvas.
+    picture has every exemplar composited over the source in order, as ordinary "over"
+    compositing (later over earlier, each by its alpha), then each one's claimed pixels
+    painted again over the source, so a later exemplar that does not claim a pixel
+    cannot cover an earlier one's claim there. Work is confined to each exemplar's own
+    bounding box: exemplars are usually small parts of the canvas.
     """
-    base = resample.resize(source[crop][..., :3], work)
+    work = win.size
     composite = base.copy()
     lat_h, lat_w = work[1] // cell, work[0] // cell
     claims = np.zeros((lat_h, lat_w), dtype=np.int64)
     painted = []
     for k, (e, m) in enumerate(zip(exemplars, edit_maps, strict=True), start=1):
-        layer = resample.resize(e.image[crop], work)
+        layer = resample.resize(win.cut(e.image, fill=0.0), work)
         box = region.bounding_box(layer[..., 3] > 0)
         if box is None:
             continue
-        win = (slice(box[1], box[3]), slice(box[0], box[2]))
-        alpha = layer[win][..., 3:]
-        blended = layer[win][..., :3] * alpha + base[win] * (1.0 - alpha)
-        composite[win] = blended * alpha + composite[win] * (1.0 - alpha)
-        m_work = resample.resize(m[crop], work)
-        painted.append((win, (m_work[win] <= maps.TOLERANCE) & (alpha[..., 0] >= 0.5), blended))
-        m_lat = maps.snap(resample.to_latent(m_work, lat_h, lat_w).numpy())
-        a_lat = resample.to_latent(layer[..., 3], lat_h, lat_w).numpy()
-        claims[(m_lat == 0.0) & (a_lat >= 0.5)] = k
-    for win, claimed, blended in painted:
-        composite[win][claimed] = blended[claimed]
+        area = (slice(box[1], box[3]), slice(box[0], box[2]))
+        rgb, alpha = layer[area][..., :3], layer[area][..., 3:]
+        composite[area] = rgb * alpha + composite[area] * (1.0 - alpha)
+        over_source = rgb * alpha + base[area] * (1.0 - alpha)
+        m_work = resample.resize(win.cut(m, fill=1.0), work)
+        claimed = (m_work[area] <= maps.TOLERANCE) & (alpha[..., 0] >= 0.5)
+        painted.append((area, claimed, over_source))
+        m_cells = maps.snap(resample.to_latent(m_work, lat_h, lat_w).numpy())
+        a_cells = resample.to_latent(layer[..., 3], lat_h, lat_w).numpy()
+        claims[(m_cells == 0.0) & (a_cells >= 0.5)] = k
+    for area, claimed, over_source in painted:
+        composite[area][claimed] = over_source[claimed]
     return composite, claims
 
 
