@@ -133,6 +133,10 @@ def run_here(args, source, exemplars, global_map) -> int:
             file=sys.stderr,
         )
     params = params_from(args, model.family.schema_name)
+    if args.compile != "off":
+        from pixels_engine.compiled import compile_model
+
+        model, _ = compile_model(model, args.compile)
     editor = Editor(model)
     layers = [Exemplar(image, m) for image, m in exemplars]
     with tqdm(desc="PIXELS", unit="step", file=sys.stderr) as bar:

@@ -4,7 +4,7 @@ named, typed, bounded and explained there), and the model's."""
 import argparse
 
 from pixels_contract import schema
-from pixels_engine.catalog import ALIASES, BUILTIN, DEVICES, DTYPES
+from pixels_engine.catalog import ALIASES, BUILTIN, COMPILE_MODES, DEVICES, DTYPES
 from pixels_engine.errors import PixelsError
 
 TYPES = {
@@ -96,4 +96,11 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep each part of the model on the CPU until it runs: slower, but the GPU then "
         "needs only the largest part (for cards smaller than the model)",
+    )
+    parser.add_argument(
+        "--compile",
+        default="off",
+        choices=COMPILE_MODES,
+        help="compile the model's denoiser for faster steps: blocks (seconds to compile) or "
+        "full (minutes; the fastest); compiled code is cached for the next start",
     )

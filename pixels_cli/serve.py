@@ -86,6 +86,7 @@ def run(args) -> int:
         device=args.device,
         dtype=args.dtype,
         offload=args.offload,
+        compile=args.compile,
         token=args.token or None,
         limits=limits,
     )

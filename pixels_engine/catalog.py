@@ -19,3 +19,4 @@ BUILTIN = (  # built here with random weights: pixels_engine/builtins
 )  # fmt: skip
 DEVICES = ("auto", "cuda", "mps", "cpu")
 DTYPES = ("auto", "fp32", "fp16", "bf16")
+COMPILE_MODES = ("off", "blocks", "full")

@@ -60,7 +60,7 @@ class Server:
         config.validate()
         self.config = config
         self.queue = FairQueue(config.limits.queue_size, config.limits.max_job_bytes)
-        load = Load(config.model, config.device, config.dtype, config.offload)
+        load = Load(config.model, config.device, config.dtype, config.offload, config.compile)
         self.worker = Worker(self.queue, load, config.preview_interval, self.taken, self.finished)
         self.recent: deque[Job] = deque(maxlen=RECENT_JOBS)
         self.channels: set[Channel] = set()

@@ -16,6 +16,7 @@ class Config:
     device: str = "auto"
     dtype: str = "auto"
     offload: bool = False  # components on the CPU until they run (cards smaller than the model)
+    compile: str = "off"  # the denoiser compiled: off, blocks or full (pixels_engine.compiled)
     token: str | None = None
     limits: Limits = field(default_factory=Limits)
     preview_interval: float = 0.2  # seconds between preview images of one job

@@ -22,7 +22,7 @@ from pixels_contract.messages import (
     NOT_FOUND,
     Refusal,
 )
-from pixels_engine.catalog import ALIASES, BUILTIN
+from pixels_engine.catalog import ALIASES, BUILTIN, COMPILE_MODES
 from pixels_engine.errors import PixelsError
 from pixels_engine.models import pick_device, pick_dtype
 
@@ -34,7 +34,7 @@ except ImportError:  # Windows
     resource = None
 
 MAX_MODEL_NAME = 1000  # characters: a name, a Hub id, a folder or a .safetensors path
-LOAD_FIELDS = ("name", "device", "dtype", "offload")
+LOAD_FIELDS = ("name", "device", "dtype", "offload", "compile")
 
 STATUS_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">
@@ -45,7 +45,10 @@ th{background:#eee}</style></head><body>
 <p>{% if model %}Model <b>{{ model.name }}</b> on <b>{{ model.device }}</b>, {{ model.dtype
 }}{% if model.random_weights %}, random weights{% endif %}.{% else %}No model serves yet.
 {% endif %} Load of {{ load.name }}: {{ load.state }}{% if load.error %}: {{ load.error }}
-{% endif %}.</p>
+{% endif %}{% if load.download_mb %}, downloaded {{ load.downloaded_mb }} of {{ load.download_mb
+}} MB{% endif %}.{% if load.compile.mode != "off" %} Compile ({{ load.compile.mode }}): {{
+load.compile.state }}, {{ load.compile.shapes_done }} of {{ load.compile.shapes }} working
+sizes, {{ load.compile.graphs }} graphs.{% endif %}</p>
 <p>Memory: {% for k, v in memory.items() %}{{ k }} {{ v }} MB{% if not loop.last %}, {% endif %}
 {% endfor %}. Up {{ uptime }} s, {{ clients }} client(s) connected.</p>
 <h2>Queue ({{ queue|length }} of {{ info.limits.queue_size }})</h2>
@@ -104,9 +107,9 @@ def create_app(server) -> Flask:
 
     @app.post("/v1/models/load")
     def load():
-        name, device, dtype, offload = load_request()
+        load = load_request()
         try:
-            started = server.worker.request_load(name, device, dtype, offload)
+            started = server.worker.request_load(*load)
         except Refusal as e:
             raise HTTPError(409, e.code, e.message) from None
         return started.as_dict(), 202
@@ -150,9 +153,10 @@ def as_http_error(e: HTTPException) -> HTTPError:
     return HTTPError(e.code, code, e.description or e.name)
 
 
-def load_request() -> tuple[str, str, str, bool]:
-    """Name, device, dtype and offload of a model load, from the query string or a JSON body,
-    checked now: a device this machine lacks is refused here, not after the wait."""
+def load_request() -> tuple[str, str, str, bool, str]:
+    """Name, device, dtype, offload and compile mode of a model load, from the query
+    string or a JSON body, checked now: a device this machine lacks is refused here, not
+    after the wait."""
     given = {k: v for k, v in request.args.items() if k != "token"}
     if body := request.get_data():
         try:
@@ -170,7 +174,8 @@ def load_request() -> tuple[str, str, str, bool]:
     if unknown:
         message = f"{unknown[0][:40]!r} is not a field of a load; give {', '.join(LOAD_FIELDS)}."
         raise HTTPError(400, INVALID_FIELD, message, unknown[0][:40])
-    values = {"name": "", "device": "auto", "dtype": "auto", "offload": "false", **given}
+    values = {"name": "", "device": "auto", "dtype": "auto", "offload": "false", "compile": "off"}
+    values.update(given)
     offload = {"true": True, "1": True, "false": False, "0": False, True: True, False: False}
     if not isinstance(values["offload"], str | bool) or values["offload"] not in offload:
         message = "offload: must be true or false (components on the CPU until they run)."
@@ -190,7 +195,11 @@ def load_request() -> tuple[str, str, str, bool]:
         pick_dtype(values["dtype"], pick_device(values["device"]))
     except PixelsError as e:
         raise HTTPError(400, INVALID_FIELD, f"{e.field}: {e}", e.field) from None
-    return name, values["device"], values["dtype"], values["offload"] == "true"
+    if values["compile"] not in COMPILE_MODES:
+        message = f"compile: choose {', '.join(COMPILE_MODES)}."
+        raise HTTPError(400, INVALID_FIELD, message, "compile")
+    offload = values["offload"] == "true"
+    return name, values["device"], values["dtype"], offload, values["compile"]
 
 
 def status_of(server) -> dict:

@@ -50,6 +50,8 @@ class Family:
 
     def __init__(self, pipe, device: torch.device, dtype: torch.dtype):
         self.pipe, self.device, self.dtype = pipe, device, dtype
+        # The model the steps call: the UNet or transformer, or its compiled form.
+        self.denoiser = getattr(pipe, "unet", None) or pipe.transformer
 
     @property
     def schema_name(self) -> str:

@@ -30,7 +30,7 @@ class Chroma(PackedFlowFamily):
         )
 
     def stepper(self, text, schedule, size, guidance, seed):
-        transformer, image_ids = self.pipe.transformer, self.image_ids(size)
+        transformer, image_ids = self.denoiser, self.image_ids(size)
         width, height = size
         tokens = (width // self.cell) * (height // self.cell)
         positive, negative = text

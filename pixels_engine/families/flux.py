@@ -81,7 +81,7 @@ class Flux(PackedFlowFamily):
         return TextEncoding(embeds, pooled, ids)
 
     def stepper(self, text, schedule, size, guidance, seed):
-        transformer, image_ids = self.pipe.transformer, self.image_ids(size)
+        transformer, image_ids = self.denoiser, self.image_ids(size)
         scale = None
         if self.distilled:
             scale = torch.full([1], guidance, device=self.device, dtype=torch.float32)

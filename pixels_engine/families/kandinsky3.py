@@ -72,7 +72,7 @@ class Kandinsky3(Family):
     def stepper(self, text, schedule, size, guidance, seed):
         cfg = guidance > 1.0
         embeds, mask = text
-        unet, scheduler = self.pipe.unet, schedule.scheduler
+        unet, scheduler = self.denoiser, schedule.scheduler
         generator = torch.Generator("cpu").manual_seed(seed + STEP_NOISE_OFFSET)
 
         def step(latents, i):

@@ -113,7 +113,7 @@ class StableDiffusion(Family):
     def stepper(self, text, schedule, size, guidance, seed):
         cfg = guided(guidance)
         kwargs = self.unet_kwargs(text, size, cfg)
-        scheduler, unet = schedule.scheduler, self.pipe.unet
+        scheduler, unet = schedule.scheduler, self.denoiser
 
         def step(latents, i):
             t = schedule.timesteps[i]

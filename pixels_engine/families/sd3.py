@@ -51,7 +51,7 @@ class StableDiffusion3(FlowFamily):
 
     def stepper(self, text, schedule, size, guidance, seed):
         cfg = guidance > 1.0
-        transformer = self.pipe.transformer
+        transformer = self.denoiser
 
         def step(latents, i):
             model_input = torch.cat([latents, latents]) if cfg else latents
