@@ -54,8 +54,8 @@ def test_history_archive_round_trips_and_survives_damage():
     for seed in (7, 2**32 - 1):
         history.add(entry(seed))
     back = History.from_bytes(history.to_bytes())
-    assert [(e.recipe, e.box, e.png) for e in back.entries] == [
-        (e.recipe, e.box, e.png) for e in history.entries
+    assert [(e.recipe, e.box, e.bgra) for e in back.entries] == [
+        (e.recipe, e.box, e.bgra) for e in history.entries
     ]
     assert len(History.from_bytes(b"not a zip")) == 0
     assert len(History.from_bytes(history.to_bytes()[:-30])) == 0

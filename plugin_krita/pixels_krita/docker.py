@@ -15,7 +15,7 @@ from pixels_contract import schema
 from . import document, edits, errors, pixels, store
 from .client import DEFAULT_URL, BackgroundClient
 from .controls import Controls
-from .history import Recipe
+from .history import Entry, Recipe
 from .qt import Qt, QtCore, QtGui, QtWidgets
 
 POLL_MS = 1500  # Krita has no Python signal for layer changes: the docker polls
@@ -492,7 +492,7 @@ class PixelsDocker(DockWidget):
             run.unchanged += 1
             return
         box, bgra = found
-        state.history.add(edits.entry(run.recipe, result.seed, box, bgra))
+        state.history.add(Entry(run.recipe.with_seed(result.seed), box, bgra))
         store.save_history(run.doc, state.history)
         run.seeds.append(result.seed)
         if state is self.state:
@@ -547,7 +547,9 @@ class PixelsDocker(DockWidget):
         entries = [] if self.state is None else self.state.history.entries
         for e in entries:
             if e.thumbnail is None:
-                image = pixels.decode_png(e.png)
+                image = pixels.image(e.bgra, e.box[2], e.box[3]).scaled(
+                    THUMB_SIZE, THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio
+                )
                 e.thumbnail = QtGui.QIcon(QtGui.QPixmap.fromImage(image))
             item = W.QListWidgetItem(e.thumbnail, f"seed {e.seed}\n{e.recipe.summary()}")
             item.setToolTip(e.recipe.summary())
@@ -576,7 +578,7 @@ class PixelsDocker(DockWidget):
         painter = QtGui.QPainter(image)
         painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform)
         target = QtCore.QRectF(x * scale, y * scale, bw * scale, bh * scale)
-        painter.drawImage(target, pixels.decode_png(entry.png))
+        painter.drawImage(target, pixels.image(entry.bgra, bw, bh))
         painter.end()
         self.show_preview(image)
 

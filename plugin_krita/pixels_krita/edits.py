@@ -104,12 +104,12 @@ def request(inputs: Inputs, params: dict, level: int = 1) -> EditRequest:
     w, h = inputs.width, inputs.height
     layers = [
         Layer(
-            pixels.wire_png(e.bgra, w, h, level),
-            None if e.map is None else pixels.wire_grey(e.map, w, h, level),
+            pixels.encode_png(e.bgra, w, h, level),
+            None if e.map is None else pixels.encode_grey(e.map, w, h, level),
         )
         for e in inputs.exemplars
     ]
-    return EditRequest(pixels.wire_png(inputs.source, w, h, level), layers, params=wire(params))
+    return EditRequest(pixels.encode_png(inputs.source, w, h, level), layers, params=wire(params))
 
 
 def wire(params: dict) -> dict:
@@ -146,7 +146,7 @@ def content(inputs: Inputs, result) -> tuple[tuple, bytes] | None:
     x0, y0, x1, y1 = region(result.region, w, h)
     edited = pixels.image_bytes(decoded.copy(x0, y0, x1 - x0, y1 - y0))
     box = (x0, y0, x1, y1)
-    changed = pixels.differs(edited, pixels.crop(inputs.source, w, box))
+    changed = pixels.differs(edited, pixels.crop(inputs.source, w, box), x1 - x0, y1 - y0)
     changed = pixels.both(changed, pixels.nonzero(pixels.alpha(edited)))
     if inputs.selection is not None:
         changed = pixels.both(changed, pixels.nonzero(pixels.crop(inputs.selection, w, box, 1)))
@@ -169,16 +169,10 @@ def region(box, width: int, height: int) -> tuple:
     return x0, y0, max(x0, min(x1, width)), max(y0, min(y1, height))
 
 
-def entry(recipe: Recipe, seed: int, box: tuple, bgra: bytes) -> Entry:
-    """A history entry for a result layer's pixels."""
-    return Entry(recipe.with_seed(seed), box, pixels.stored_png(bgra, box[2], box[3]))
-
-
 def apply(doc, item: Entry):
     """Add a history entry as a result layer above its source; the layer remembers the
     recipe (the docker's "Use its settings" and "Run again" read it)."""
-    image = pixels.decode_png(item.png)
     name = document.RESULT_NAME.format(seed=item.seed)
-    layer = document.add_layer(doc, item.recipe.source, name, item.box, pixels.image_bytes(image))
+    layer = document.add_layer(doc, item.recipe.source, name, item.box, item.bgra)
     store.remember_layer(doc, document.uid(layer), item.recipe)
     return layer

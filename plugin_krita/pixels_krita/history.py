@@ -3,9 +3,10 @@
 Generating fills the history; the artist applies the result they like as a layer, takes
 its settings back into the docker, or runs it again. A document keeps its own history
 inside itself (store.py writes it into the .kra), so results survive a save and never
-mix between documents. Each result is the result layer's pixels as a lossless PNG,
-cropped to the area the edit changed: a small edit on a large canvas stays small.
-Standard library only.
+mix between documents. Each result is the result layer's pixels, lossless and cropped
+to the area the edit changed, so a small edit on a large canvas stays small. They are
+kept raw (B, G, R, A): nothing to encode or decode between a result and its layer, and
+the .kra deflates them when it is saved. Standard library only.
 """
 
 import io
@@ -16,9 +17,9 @@ from dataclasses import dataclass, field
 from pixels_contract import schema
 
 LIMIT = 12  # results kept per document
-BUDGET = 64 * 2**20  # bytes of result PNGs kept per document (they are saved in the .kra)
+BUDGET = 64 * 2**20  # bytes of results kept per document (they are saved in the .kra)
 INDEX = "index.json"
-FORMAT = 1
+FORMAT = 2  # 1 held PNGs
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class Entry:
 
     recipe: Recipe
     box: tuple  # x, y, width, height of the pixels on the canvas
-    png: bytes  # the result layer's pixels there (RGBA; transparent where nothing changed)
+    bgra: bytes  # the result layer's pixels there (transparent where nothing changed)
     thumbnail: object = field(default=None, compare=False)  # set by the docker
 
     @property
@@ -97,13 +98,13 @@ class History:
         self.entries: list[Entry] = []
 
     def add(self, entry: Entry) -> None:
-        """Newest first; the oldest go once there are more than `limit` or their PNGs
-        weigh more than `budget` (the newest always stays)."""
+        """Newest first; the oldest go once there are more than `limit` or they weigh
+        more than `budget` bytes (the newest always stays)."""
         self.entries.insert(0, entry)
         del self.entries[self.limit :]
         total = 0
         for i, e in enumerate(self.entries):
-            total += len(e.png)
+            total += len(e.bgra)
             if total > self.budget and i > 0:
                 del self.entries[i:]
                 break
@@ -118,14 +119,14 @@ class History:
         return len(self.entries)
 
     def to_bytes(self) -> bytes:
-        """A zip of the PNGs (stored: they are compressed already) and an index."""
+        """A zip of the pixels and an index, stored: the .kra deflates it when saved."""
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
             index = []
             for i, e in enumerate(self.entries):
-                name = f"{i}.png"
-                z.writestr(name, e.png)
-                index.append({"recipe": e.recipe.to_json(), "box": list(e.box), "png": name})
+                name = f"{i}.bgra"
+                z.writestr(name, e.bgra)
+                index.append({"recipe": e.recipe.to_json(), "box": list(e.box), "bgra": name})
             z.writestr(INDEX, json.dumps({"format": FORMAT, "entries": index}))
         return out.getvalue()
 
@@ -141,7 +142,7 @@ class History:
                     return history
                 for item in index["entries"]:
                     recipe = Recipe.from_json(item["recipe"])
-                    entry = Entry(recipe, tuple(item["box"]), z.read(item["png"]))
+                    entry = Entry(recipe, tuple(item["box"]), z.read(item["bgra"]))
                     history.entries.append(entry)
         except (zipfile.BadZipFile, KeyError, ValueError, TypeError):
             return cls()

@@ -2,18 +2,20 @@
 
 Krita's 8-bit RGBA layers hand out and take B, G, R, A bytes: Qt's Format_ARGB32 on the
 little-endian machines Krita runs on, so layers go to and from QImage as they are. PNG
-is read by Qt's decoder and written by the contract's unfiltered fast path for the
-server (Qt's compressed writer for what is kept in the document). Whole-buffer
+is read by Qt's decoder and written by the contract's unfiltered fast path. Whole-buffer
 arithmetic runs in C: bytes.translate, slicing and Python's big integers.
 """
 
 from pixels_contract import png
 
-from .qt import QtCore, QtGui
+from .qt import Qt, QtGui
 
 ARGB32 = QtGui.QImage.Format.Format_ARGB32
 GREY8 = QtGui.QImage.Format.Format_Grayscale8
 ALPHA8 = QtGui.QImage.Format.Format_Alpha8
+INDEXED8 = QtGui.QImage.Format.Format_Indexed8
+PREMULTIPLIED = QtGui.QImage.Format.Format_ARGB32_Premultiplied
+OPAQUE_BLACK = 0xFF000000
 INVERT = bytes(range(255, -1, -1))
 NONZERO = bytes([0]) + bytes([255]) * 255
 
@@ -45,22 +47,13 @@ def decode_png(data: bytes):
     return decoded.convertToFormat(ARGB32)
 
 
-def stored_png(bgra: bytes, width: int, height: int) -> bytes:
-    """A compressed, lossless PNG for what the document keeps (the history)."""
-    data = QtCore.QByteArray()
-    buffer = QtCore.QBuffer(data)
-    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
-    image(bgra, width, height).save(buffer, "PNG")
-    buffer.close()
-    return bytes(data)
-
-
-def wire_png(bgra: bytes, width: int, height: int, level: int) -> bytes:
-    """An RGBA PNG for the server, unfiltered (zlib `level`: 0 for this machine)."""
+def encode_png(bgra: bytes, width: int, height: int, level: int = 0) -> bytes:
+    """An RGBA PNG, unfiltered: zlib `level` 0 (stored) for the server on this machine and
+    for the history (the .kra deflates it when saved), 1 for a server elsewhere."""
     return png.encode_rgba(width, height, swap_red_blue(bgra), level=level)
 
 
-def wire_grey(grey: bytes, width: int, height: int, level: int) -> bytes:
+def encode_grey(grey: bytes, width: int, height: int, level: int = 0) -> bytes:
     return png.encode_grey(width, height, grey, level=level)
 
 
@@ -147,14 +140,21 @@ def both(a: bytes, b: bytes) -> bytes:
     return (int.from_bytes(a, "little") & int.from_bytes(b, "little")).to_bytes(len(a), "little")
 
 
-def differs(a: bytes, b: bytes) -> bytes:
-    """255 where the four-byte pixels of `a` and `b` differ in any byte, else 0. The
-    xor of the whole buffers is folded so that each pixel's first byte holds the or of
-    its four: shifts by 8 and 16 bring a pixel's own higher bytes down into it."""
-    x = int.from_bytes(a, "little") ^ int.from_bytes(b, "little")
-    x |= x >> 8
-    x |= x >> 16
-    return nonzero(x.to_bytes(len(a), "little")[0::4])
+def differs(a: bytes, b: bytes, width: int, height: int) -> bytes:
+    """255 where the pixels of `a` and `b` (B, G, R, A) differ in any byte, else 0. Qt xors
+    the colours (its raster operations take the raw bits of a premultiplied image and
+    set alpha opaque) and marks the pixels that are not black after it; the alphas are
+    xored as big integers."""
+    xor = QtGui.QImage(a, width, height, width * 4, PREMULTIPLIED).copy()
+    painter = QtGui.QPainter(xor)
+    painter.setCompositionMode(QtGui.QPainter.CompositionMode.RasterOp_SourceXorDestination)
+    painter.drawImage(0, 0, QtGui.QImage(b, width, height, width * 4, PREMULTIPLIED))
+    painter.end()
+    colours = xor.createMaskFromColor(OPAQUE_BLACK, Qt.MaskMode.MaskOutColor)  # 1: differs
+    colours = image_bytes(colours.convertToFormat(INDEXED8), 1)
+    either = int.from_bytes(a[3::4], "little") ^ int.from_bytes(b[3::4], "little")
+    either |= int.from_bytes(colours, "little")
+    return nonzero(either.to_bytes(len(colours), "little"))
 
 
 def any_set(mask: bytes) -> bool:
