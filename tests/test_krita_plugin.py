@@ -190,6 +190,9 @@ def test_docker_in_krita_app(hosts, plugin, server):
 
     # Each document its own history; the model menu loads and reports.
     assert seen["second_history"] == 0 and seen["first_history_again"] == 3, why
+    # Settings remembered per document, and globally for a document that has none yet.
+    assert seen["second_steps"] == 6 and seen["first_steps_again"] == 6, why
+    assert seen["kritarc_settings"]["params"]["steps"] == 6, why
     assert seen["model_state"].startswith("tiny: ready"), why
     for name in ("window.png", "docker.png", "panel.png"):
         image = Image.open(shots / name).convert("RGB")

@@ -397,7 +397,10 @@ class PixelsDocker(DockWidget):
         cannot be run as it is."""
         params = self.controls.read()
         doc = self.state.doc
-        ids = [layer_id for layer_id, _, _ in self.layer_key or [] if layer_id in self.state.ticked]
+        stack = reversed(
+            self.layer_key or []
+        )  # bottom first: a later exemplar wins, as layers stack
+        ids = [layer_id for layer_id, _, _ in stack if layer_id in self.state.ticked]
         exemplars = tuple((i, self.state.maps.get(i, document.MAP_AUTO)) for i in ids)
         source = None
         if self.source.currentData() == "layer":
