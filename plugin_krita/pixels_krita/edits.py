@@ -144,7 +144,8 @@ def content(inputs: Inputs, result) -> tuple[tuple, bytes] | None:
             f"{w}x{h} image: generate again."
         )
     x0, y0, x1, y1 = region(result.region, w, h)
-    edited = pixels.image_bytes(decoded.copy(x0, y0, x1 - x0, y1 - y0))
+    whole = (x0, y0, x1, y1) == (0, 0, w, h)
+    edited = pixels.image_bytes(decoded if whole else decoded.copy(x0, y0, x1 - x0, y1 - y0))
     box = (x0, y0, x1, y1)
     changed = pixels.differs(edited, pixels.crop(inputs.source, w, box), x1 - x0, y1 - y0)
     changed = pixels.both(changed, pixels.nonzero(pixels.alpha(edited)))
