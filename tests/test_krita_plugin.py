@@ -107,6 +107,7 @@ def test_edit_inside_krita(hosts, plugin, server):
 
     # The selection limits the edit, or is ignored when asked.
     assert facts["selection_map_white_outside"] and facts["selection_ignored_map"], facts
+    assert facts["auto_exemplar_cut"] == [255, 0], facts  # alpha-made maps: cut to it
     edited = dump(out, "selection_layer.bgra")[..., 3] > 0
     assert edited.any() and inside(edited, scene.SELECTION)
     changed = (dump(out, "selection_before.bgra") != dump(out, "selection_after.bgra")).any(2)

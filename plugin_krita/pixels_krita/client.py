@@ -73,14 +73,16 @@ class BackgroundClient(QtCore.QObject):
 
         self._spawn(work)
 
-    def edit(self, request, variations: list[dict], want: str = "edit") -> None:
+    def edit(self, make_request, variations: list[dict], want: str = "edit") -> None:
         """Run the request once per parameter set in `variations`, one after another:
-        `finished` (or `mapped`) for each, then `ended`; or `cancelled` / `failed`."""
+        `finished` (or `mapped`) for each, then `ended`; or `cancelled` / `failed`.
+        `make_request()` is called on the worker thread: writing the PNGs of a large
+        canvas takes a second, which the UI need not wait for."""
         if self.busy:
             raise RuntimeError("an edit is already running")
         self.busy, self.job = True, None
         self._cancel.clear()
-        self._spawn(lambda: self._run(request, variations, want), done=self._idle)
+        self._spawn(lambda: self._run(make_request, variations, want), done=self._idle)
 
     def cancel(self) -> None:
         """Cancel the running edit and those after it (at once if the server has not
@@ -108,7 +110,8 @@ class BackgroundClient(QtCore.QObject):
 
         self._spawn(work)
 
-    def _run(self, request, variations: list[dict], want: str) -> None:
+    def _run(self, make_request, variations: list[dict], want: str) -> None:
+        request = make_request()
         self.client.connect()
         for index, params in enumerate(variations):
             if self._cancel.is_set():

@@ -55,8 +55,9 @@ class DocState:
 class Run:
     """The request under way: its document, what it read, how, and what came back."""
 
-    def __init__(self, doc, inputs, recipe: Recipe, want: str):
+    def __init__(self, doc, inputs, recipe: Recipe, want: str, count: int):
         self.doc, self.inputs, self.recipe, self.want = doc, inputs, recipe, want
+        self.count = count  # variations asked for
         self.seeds: list[int] = []  # of the results kept
         self.unchanged = 0  # results that changed nothing visible
         self.problem = ""  # why it failed, in the docker's words
@@ -449,14 +450,14 @@ class PixelsDocker(DockWidget):
         try:
             recipe = recipe or self.recipe()
             inputs = edits.read(self.state.doc, recipe)
-            request = edits.request(inputs, recipe.params, level=0 if self.client.local else 1)
             variations = [edits.wire(p) for p in edits.variations(recipe.params, count)]
         except (errors.DocumentError, schema.Invalid) as e:
             return self.fail(errors.describe(e, self.client.address))
         self.remember_settings()
-        self.run = Run(self.state.doc, inputs, recipe, want)
+        self.run = Run(self.state.doc, inputs, recipe, want, count)
         self.set_running(True)
-        self.client.edit(request, variations, want)
+        level = 0 if self.client.local else 1
+        self.client.edit(lambda: edits.request(inputs, recipe.params, level), variations, want)
 
     def set_running(self, running: bool):
         self.generate_button.setEnabled(not running)
@@ -469,7 +470,7 @@ class PixelsDocker(DockWidget):
             self.say("Sending the layers...")
 
     def which(self, index: int) -> str:
-        count = self.variations.value() if self.run and self.run.want == "edit" else 1
+        count = self.run.count if self.run is not None else 1
         return f"Variation {index + 1} of {count}: " if count > 1 else ""
 
     def on_progress(self, index, event):

@@ -137,7 +137,10 @@ def content(inputs: Inputs, result) -> tuple[tuple, bytes] | None:
     selection), transparent elsewhere, cropped to them; None if nothing visible changed.
     box is (x, y, width, height) on the canvas."""
     w, h = inputs.width, inputs.height
-    decoded = pixels.decode_png(result.image)
+    try:
+        decoded = pixels.decode_png(result.image)
+    except ValueError as e:
+        raise DocumentError(f"The server's result cannot be read ({e}): generate again.") from None
     if (decoded.width(), decoded.height()) != (w, h):
         raise DocumentError(
             f"The server sent a {decoded.width()}x{decoded.height()} result for this "
@@ -173,6 +176,7 @@ def region(box, width: int, height: int) -> tuple:
 def apply(doc, item: Entry):
     """Add a history entry as a result layer above its source; the layer remembers the
     recipe (the docker's "Use its settings" and "Run again" read it)."""
+    document.check_format(doc)  # it may have been converted since the result came
     name = document.RESULT_NAME.format(seed=item.seed)
     layer = document.add_layer(doc, item.recipe.source, name, item.box, item.bgra)
     store.remember_layer(doc, document.uid(layer), item.recipe)
