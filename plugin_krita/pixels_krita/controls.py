@@ -175,8 +175,8 @@ class Seed(Control):
         digits = len(str(int(self.param.maximum)))
         pattern = QtCore.QRegularExpression(f"[0-9]{{0,{digits}}}")
         self.edit.setValidator(QtGui.QRegularExpressionValidator(pattern, self.edit))
-        self.edit.setPlaceholderText(f"{schema.number_text(self.param.minimum)} to "
-                                     f"{schema.number_text(self.param.maximum)}")  # fmt: skip
+        low, high = (schema.number_text(v) for v in (self.param.minimum, self.param.maximum))
+        self.edit.setPlaceholderText(f"{low} to {high}")
         self.random = W.QCheckBox("Random")
         self.random.toggled.connect(lambda on: self.edit.setEnabled(not on))
         row.addWidget(self.edit, 1)

@@ -100,8 +100,8 @@ class PixelsDocker(DockWidget):
         c.offline.connect(self.on_offline)
         c.models.connect(self.on_models)
         c.loading.connect(self.on_loading)
-        c.queued.connect(lambda i, n: self.say(f"{self.which(i)}queued (position {n})"))
-        c.started.connect(lambda i: self.say(f"{self.which(i)}running"))
+        c.queued.connect(lambda i, n: self.say(f"{self.which(i)}Queued (position {n})"))
+        c.started.connect(lambda i: self.say(f"{self.which(i)}Running"))
         c.progress.connect(self.on_progress)
         c.finished.connect(self.on_finished)
         c.mapped.connect(self.on_mapped)
@@ -359,7 +359,9 @@ class PixelsDocker(DockWidget):
         for layer_id, name, _ in self.layer_key or []:
             if layer_id != item.data(ROLE_ID):
                 self.map_choice.addItem(f"Grey layer: {name}", document.GREY_LAYER + layer_id)
-        chosen = self.map_choice.findData(self.state.maps.get(item.data(ROLE_ID), "auto"))
+        chosen = self.map_choice.findData(
+            self.state.maps.get(item.data(ROLE_ID), document.MAP_AUTO)
+        )
         self.map_choice.setCurrentIndex(max(chosen, 0))
 
     def on_map_choice(self, index):
@@ -398,9 +400,8 @@ class PixelsDocker(DockWidget):
         cannot be run as it is."""
         params = self.controls.read()
         doc = self.state.doc
-        stack = reversed(
-            self.layer_key or []
-        )  # bottom first: a later exemplar wins, as layers stack
+        # Bottom first: where exemplars overlap, the later one wins, as layers stack.
+        stack = reversed(self.layer_key or [])
         ids = [layer_id for layer_id, _, _ in stack if layer_id in self.state.ticked]
         exemplars = tuple((i, self.state.maps.get(i, document.MAP_AUTO)) for i in ids)
         source = None
@@ -416,7 +417,7 @@ class PixelsDocker(DockWidget):
                 )
         return Recipe(params, source, exemplars, self.use_selection.isChecked())
 
-    def use(self, recipe: Recipe, seed_text: str):
+    def use(self, recipe: Recipe, what: str):
         """Put a recipe back into the docker: its settings, source layer and exemplars."""
         self.controls.set_values(recipe.params)
         self.use_selection.setChecked(recipe.use_selection)
@@ -430,7 +431,7 @@ class PixelsDocker(DockWidget):
         self.state.maps.update(dict(recipe.exemplars))
         self.layer_key = None
         self.refresh_layers()
-        self.say(f"The settings of {seed_text} are back in the docker.")
+        self.say(f"The settings of {what} are back in the docker.")
 
     # -- running ------------------------------------------------------------------------
 
