@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from serving import ServerProcess
 
 from pixels_contract import schema
 from tests import test_hosts
@@ -144,7 +145,16 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_docker_in_krita_app(hosts, plugin, server):
+@pytest.fixture
+def own_server():
+    """A server of the test's own: the app test loads another model into it."""
+    process = ServerProcess("--queue-size", "3")
+    yield process
+    process.stop()
+
+
+def test_docker_in_krita_app(hosts, plugin, own_server):
+    server = own_server
     hosts.install_krita_plugin(plugin, "pixels_krita")
     hosts.install_krita_plugin(FIXTURE, "pixels_krita_drive")
     with (hosts.home / ".config/kritarc").open("a") as f:
@@ -194,7 +204,15 @@ def test_docker_in_krita_app(hosts, plugin, server):
     # Settings remembered per document, and globally for a document that has none yet.
     assert seen["second_steps"] == 6 and seen["first_steps_again"] == 6, why
     assert seen["kritarc_settings"]["params"]["steps"] == 6, why
-    assert seen["model_state"].startswith("tiny: ready"), why
+    assert seen["model_state"].startswith("tiny-flux: ready"), why
+    # The controls follow the new model's family: its words, its defaults where the user
+    # kept the old ones, the parameters it has no use for hidden; the server agrees.
+    assert seen["flux_controls"] == {
+        "negative_prompt_shown": False,
+        "guidance": ["Guidance (distilled)", 3.5],
+        "steps": 6,
+    }, why
+    assert seen["flux_map"].startswith("The edit map this edit would use"), why
     for name in ("window.png", "docker.png", "panel.png"):
         image = Image.open(shots / name).convert("RGB")
         assert len(image.getcolors(maxcolors=1 << 20)) > 50, f"{name} is nearly uniform"

@@ -3,7 +3,9 @@
 One control per parameter of `schema.PARAMS`, one page per group of `schema.GROUPS`,
 with the schema's label, bounds, step, digits, default, choices and help (the tooltip).
 A parameter added to the schema appears here with no change to the plug-in; only a new
-*kind* of parameter needs a control class below.
+*kind* of parameter needs a control class below. Once the server says which model
+family serves, the controls follow `schema.family(name)`: its defaults and words, and
+the parameters it has no use for hidden.
 """
 
 import contextlib
@@ -211,6 +213,8 @@ class Controls:
 
     def __init__(self):
         self.by_name = {p.name: KINDS[p.kind](p) for p in schema.PARAMS}
+        self.labels = {name: W.QLabel(c.param.label) for name, c in self.by_name.items()}
+        self.family: str | None = None  # the serving model's (schema.FAMILIES); None: any
 
     def pages(self) -> list[tuple[str, object]]:
         """(title, widget) for each group of the schema, its controls in a form."""
@@ -219,25 +223,49 @@ class Controls:
             page = W.QWidget()
             form = W.QFormLayout(page)
             form.setFieldGrowthPolicy(W.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-            for control in self.by_name.values():
+            for name, control in self.by_name.items():
                 if control.param.group == group:
-                    label = W.QLabel(control.param.label)
+                    label = self.labels[name]
                     label.setToolTip(control.widget.toolTip())
                     label.setBuddy(control.widget)
                     form.addRow(label, control.widget)
             pages.append((title, page))
         return pages
 
+    def use_family(self, name: str | None) -> None:
+        """Follow the serving model's family (None, or one this plug-in does not know:
+        any model). Values still at the old family's default move to the new one's; a
+        value the user chose stays."""
+        name = name if name in schema.FAMILIES else None
+        before = {p.name: p.default for p in schema.family(self.family).params()}
+        after = {p.name: p for p in schema.family(name).params()}
+        self.family = name
+        for param_name, control in self.by_name.items():
+            param = after.get(param_name)
+            control.widget.setVisible(param is not None)
+            self.labels[param_name].setVisible(param is not None)
+            if param is None:
+                continue
+            untouched = param_name in before and same(control.value(), before[param_name])
+            control.param = param
+            self.labels[param_name].setText(param.label)
+            for widget in (control.widget, self.labels[param_name]):
+                widget.setToolTip(tooltip(param))
+            if untouched:
+                control.set_value(param.default)
+
     def values(self) -> dict:
-        """The raw values (JSON types), as the recipe keeps them."""
-        return {name: control.value() for name, control in self.by_name.items()}
+        """The raw values (JSON types) of the parameters the family takes, as the recipe
+        keeps them."""
+        taken = {p.name for p in schema.family(self.family).params()}
+        return {name: c.value() for name, c in self.by_name.items() if name in taken}
 
     def read(self) -> dict:
-        """The values, if the schema accepts them; schema.Invalid names the one it does
-        not, and that control gets the focus."""
+        """The values, if the schema accepts them for the family; schema.Invalid names
+        the one it does not, and that control gets the focus."""
         values = self.values()
         try:
-            schema.parse(values)
+            schema.parse(values, self.family)
         except schema.Invalid as e:
             if e.field in self.by_name:
                 self.by_name[e.field].widget.setFocus()
@@ -252,3 +280,8 @@ class Controls:
             if control is not None:
                 with contextlib.suppress(TypeError, ValueError):
                     control.set_value(value)
+
+
+def same(value, default) -> bool:
+    """Whether a control's raw value is the default (a range is a list on one side)."""
+    return (tuple(value) if isinstance(value, list) else value) == default

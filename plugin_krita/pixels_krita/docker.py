@@ -451,14 +451,17 @@ class PixelsDocker(DockWidget):
         try:
             recipe = recipe or self.recipe()
             inputs = edits.read(self.state.doc, recipe)
-            variations = [edits.wire(p) for p in edits.variations(recipe.params, count)]
+            family = self.controls.family
+            variations = [edits.wire(p, family) for p in edits.variations(recipe.params, count)]
         except (errors.DocumentError, schema.Invalid) as e:
             return self.fail(errors.describe(e, self.client.address))
         self.remember_settings()
         self.run = Run(self.state.doc, inputs, recipe, want, count)
         self.set_running(True)
         level = 0 if self.client.local else 1
-        self.client.edit(lambda: edits.request(inputs, recipe.params, level), variations, want)
+        self.client.edit(
+            lambda: edits.request(inputs, recipe.params, level, family), variations, want
+        )
 
     def set_running(self, running: bool):
         self.generate_button.setEnabled(not running)
@@ -645,6 +648,7 @@ class PixelsDocker(DockWidget):
         self.client.connect_server()
 
     def on_connected(self, welcome):
+        self.controls.use_family((welcome.model or {}).get("family"))
         self.status.setStyleSheet("")
         self.status.setText(f"Connected to PIXELS {welcome.server}: {model_line(welcome.model)}")
 

@@ -98,9 +98,10 @@ def check_covers(e: Exemplar, source: bytes, source_name: str, selected: bool) -
         )
 
 
-def request(inputs: Inputs, params: dict, level: int = 1) -> EditRequest:
-    """The edit request; `params` are checked by the schema first (schema.Invalid names
-    the parameter), `level` is the PNGs' zlib level (0 for a server on this machine)."""
+def request(inputs: Inputs, params: dict, level: int = 1, family=None) -> EditRequest:
+    """The edit request; `params` are checked by the schema for the model's family first
+    (schema.Invalid names the parameter), `level` is the PNGs' zlib level (0 for a
+    server on this machine)."""
     w, h = inputs.width, inputs.height
     layers = [
         Layer(
@@ -109,12 +110,13 @@ def request(inputs: Inputs, params: dict, level: int = 1) -> EditRequest:
         )
         for e in inputs.exemplars
     ]
-    return EditRequest(pixels.encode_png(inputs.source, w, h, level), layers, params=wire(params))
+    source = pixels.encode_png(inputs.source, w, h, level)
+    return EditRequest(source, layers, params=wire(params, family))
 
 
-def wire(params: dict) -> dict:
-    """Complete, checked parameters as JSON values."""
-    values = schema.parse(params)
+def wire(params: dict, family: str | None = None) -> dict:
+    """Complete, checked parameters for a model family (None: any) as JSON values."""
+    values = schema.parse(params, family)
     return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
 
