@@ -9,6 +9,10 @@ the denoiser's calls (UNet or transformer), which must be equal: PIXELS adds no 
     python benchmarks/bench_engine.py --model tiny-flux --steps 28
     python benchmarks/bench_engine.py --model sdxl-random --size 1024 --steps 50
     python benchmarks/bench_engine.py --model flux-random --size 1024 --steps 28 --dtype bf16
+    python benchmarks/bench_engine.py --model sdxl-random --size 1024 --steps 50 --compile full
+
+It also reports one denoising step's achieved rate (FLOPs counted by torch, over the
+median step time) against the device's dense matrix rate measured in the same run.
 """
 
 import argparse
@@ -27,6 +31,8 @@ from PIL import Image  # noqa: E402
 
 from pixels_cli import samples  # noqa: E402
 from pixels_engine import Editor, EditSettings, load_model  # noqa: E402
+from pixels_engine.catalog import COMPILE_MODES  # noqa: E402
+from pixels_engine.compiled import compile_model, warm_up  # noqa: E402
 from pixels_engine.images import to_uint8  # noqa: E402
 
 
@@ -40,6 +46,13 @@ def parse_args():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--offload", action="store_true")
+    parser.add_argument(
+        "--compile",
+        default="off",
+        choices=COMPILE_MODES,
+        help="compile PIXELS' denoiser (img2img stays eager): blocks or full, warmed first",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     return parser.parse_args()
 
@@ -92,11 +105,43 @@ class CallCounter:
         self.count += 1
 
 
+def matmul_tflops(device, dtype) -> float:
+    """The device's dense matrix rate in this dtype, measured now (TFLOP/s)."""
+    n = 8192 if device.type == "cuda" else 1024
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    seconds = min(measure(lambda: a @ b, device)[0] for _ in range(10))
+    return 2 * n**3 / seconds / 1e12
+
+
+def step_flops(editor, source, exemplars, settings) -> float:
+    """FLOPs of one denoising step (the second: counted from the end of the first to the
+    end of the second, so the encodes before are not), counted by torch."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+
+    def count(step):
+        if step.index == 0:
+            counter.__enter__()
+        elif step.index == 1:
+            counter.__exit__(None, None, None)
+
+    with torch.no_grad():
+        editor.edit(source, exemplars, settings, on_step=count)
+    return counter.get_total_flops()
+
+
 def main():
     args = parse_args()
-    model = load_model(args.model, args.device, args.dtype)
+    eager = load_model(args.model, args.device, args.dtype, args.offload)
+    model, compiling = eager, None
+    if args.compile != "off":
+        model, compiling = compile_model(eager, args.compile)
     editor = Editor(model)
-    baseline = baseline_pipeline(model)
+    baseline = baseline_pipeline(eager)
     source, exemplars = samples.scene(args.size)
     image = Image.fromarray(to_uint8(source[..., :3]))
     settings = EditSettings(
@@ -126,7 +171,11 @@ def main():
         assert result.working_size == (args.size, args.size), result.working_size
         results.append(result)
 
-    counter = CallCounter(denoiser(model))
+    if compiling is not None:
+        began = time.perf_counter()
+        warm_up(editor, compiling, [(args.size, args.size)])
+        compile_seconds = time.perf_counter() - began
+    counter = CallCounter(denoiser(eager))
     calls = {}
     for name, run in (("img2img", img2img), ("pixels", pixels)):  # warm-up, and call counts
         counter.count = 0
@@ -160,6 +209,25 @@ def main():
             p / b for p, b in zip(times["pixels"], times["img2img"], strict=True)
         ),
     }
+    if compiling is not None:
+        figures["compile"] = {
+            "mode": args.compile,
+            "seconds": compile_seconds,
+            "graphs": compiling.compiles,
+            "artifacts_loaded": compiling.loaded,
+        }
+    flops = step_flops(Editor(eager), source, exemplars, settings)
+    steps = results[-1].steps_run
+    step_seconds = statistics.median(r.timings["sample"] for r in results[1:]) / steps
+    figures["step"] = {
+        "tflop": flops / 1e12,
+        "seconds": step_seconds,
+        "tflops": flops / step_seconds / 1e12,
+        "matmul_tflops": matmul_tflops(model.device, model.dtype),
+    }
+    figures["step"]["share_of_matmul_rate"] = (
+        figures["step"]["tflops"] / figures["step"]["matmul_tflops"]
+    )
     if model.device.type == "cuda":
         figures["peak_bytes"] = {k: max(v) for k, v in peaks.items()}
         figures["memory_ratio"] = max(peaks["pixels"]) / max(peaks["img2img"])

@@ -147,8 +147,10 @@ class Worker(threading.Thread):
             load.state, load.finished = "failed", time.time()
             log.error("could not load model %s: %s", load.name, load.error, exc_info=not known)
             return
-        if load.compile == "blocks":  # seconds: before serving
+        if load.compile == "blocks":  # seconds: before serving, for the square size
             model, load.compiling = compile_model(model, "blocks")
+            load.compile_shapes = 1
+            warm_up(Editor(model), load.compiling, [(model.native_size, model.native_size)])
             load.compile_state = "ready"
         self.model, self.editor, self.low_memory = model, Editor(model), False
         if torch.cuda.is_available():
