@@ -30,10 +30,10 @@ MARKER = "RANDOM_WEIGHTS.json"
 TINY_SIZE = 512  # the tiny models work at 512 x 512: a few seconds an edit on a CPU
 TINY = {  # name -> (version, which changes when the build does; builder)
     "tiny": ("tiny-sdxl-v1", sdxl.tiny),
-    "tiny-sd3": ("tiny-sd3-v1", sd3.tiny),
-    "tiny-flux": ("tiny-flux-v1", flux.tiny),
-    "tiny-chroma": ("tiny-chroma-v1", chroma.tiny),
-    "tiny-kandinsky": ("tiny-kandinsky3-v1", kandinsky3.tiny),
+    "tiny-sd3": ("tiny-sd3-v2", sd3.tiny),
+    "tiny-flux": ("tiny-flux-v2", flux.tiny),
+    "tiny-chroma": ("tiny-chroma-v2", chroma.tiny),
+    "tiny-kandinsky": ("tiny-kandinsky3-v2", kandinsky3.tiny),
 }
 FULL = {"sdxl-random": sdxl.full, "sd35-random": sd3.full, "flux-random": flux.full}
 HALF = {  # the half precision each full-size model runs in on a GPU, as published

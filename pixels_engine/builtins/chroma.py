@@ -7,8 +7,8 @@ import torch
 from diffusers import ChromaImg2ImgPipeline, ChromaTransformer2DModel
 from transformers import T5Config, T5EncoderModel
 
-from . import tokenizers
-from .flux import TINY_T5, tiny_vae_and_scheduler
+from . import parts, tokenizers
+from .flux import tiny_vae_and_scheduler
 
 TINY_SEED = 20261130
 TINY_TRANSFORMER = {
@@ -32,7 +32,7 @@ def tiny(work: Path):
     return ChromaImg2ImgPipeline(
         scheduler=scheduler,
         vae=vae,
-        text_encoder=T5EncoderModel(T5Config(**TINY_T5)),
+        text_encoder=T5EncoderModel(T5Config(**parts.TINY_T5)),
         tokenizer=tokenizers.t5(work / "t5"),
         transformer=ChromaTransformer2DModel.from_config(TINY_TRANSFORMER),
         image_encoder=None,

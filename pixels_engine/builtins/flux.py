@@ -12,42 +12,11 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModel, T5Config, T5EncoderModel
 
-from . import tokenizers
+from . import parts, tokenizers
 from .configs import read
 
 TINY_SEED = 20261129
-TINY_CLIP = {
-    "vocab_size": 200,
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "max_position_embeddings": 77,
-    "projection_dim": 32,
-    "hidden_act": "gelu",
-}
-TINY_T5 = {
-    "vocab_size": tokenizers.T5_VOCAB,
-    "d_model": 32,
-    "d_ff": 64,
-    "d_kv": 8,
-    "num_heads": 4,
-    "num_layers": 2,
-    "feed_forward_proj": "gated-gelu",
-}
-TINY_VAE = {  # four blocks: the real 8x stride, 16 channels, FLUX's shift and scale
-    "block_out_channels": [8, 16, 32, 32],
-    "down_block_types": ["DownEncoderBlock2D"] * 4,
-    "up_block_types": ["UpDecoderBlock2D"] * 4,
-    "latent_channels": 16,
-    "layers_per_block": 1,
-    "norm_num_groups": 8,
-    "sample_size": 512,
-    "scaling_factor": 0.3611,
-    "shift_factor": 0.1159,
-    "use_quant_conv": False,
-    "use_post_quant_conv": False,
-}
+TINY_VAE = parts.tiny_vae16(scaling=0.3611, shift=0.1159)  # FLUX's
 TINY_TRANSFORMER = {
     "patch_size": 1,
     "in_channels": 64,  # 16 channels x 2 x 2 latents a token
@@ -85,7 +54,7 @@ def build(transformer, vae, clip, t5, scheduler, work: Path):
 def tiny(work: Path):
     torch.manual_seed(TINY_SEED)
     vae, scheduler = tiny_vae_and_scheduler()
-    return build(TINY_TRANSFORMER, vae, TINY_CLIP, TINY_T5, scheduler, work)
+    return build(TINY_TRANSFORMER, vae, parts.TINY_CLIP, parts.TINY_T5, scheduler, work)
 
 
 def full(work: Path):

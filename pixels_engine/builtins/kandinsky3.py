@@ -7,7 +7,7 @@ import torch
 from diffusers import DDPMScheduler, Kandinsky3Img2ImgPipeline, Kandinsky3UNet, VQModel
 from transformers import T5Config, T5EncoderModel
 
-from . import tokenizers
+from . import parts, tokenizers
 
 TINY_SEED = 20261131
 TINY_UNET = {
@@ -33,15 +33,6 @@ TINY_MOVQ = {  # four blocks: the real 8x stride; spatially normalised like the 
     "num_vq_embeddings": 64,
     "vq_embed_dim": 4,
 }
-TINY_T5 = {
-    "vocab_size": tokenizers.T5_VOCAB,
-    "d_model": 32,
-    "d_ff": 64,
-    "d_kv": 8,
-    "num_heads": 4,
-    "num_layers": 2,
-    "feed_forward_proj": "gated-gelu",
-}
 SCHEDULER = {  # Kandinsky 3's own
     "beta_schedule": "linear",
     "beta_start": 0.00085,
@@ -58,7 +49,7 @@ def tiny(work: Path):
     torch.manual_seed(TINY_SEED)
     return Kandinsky3Img2ImgPipeline(
         tokenizer=tokenizers.t5(work / "t5"),
-        text_encoder=T5EncoderModel(T5Config(**TINY_T5)),
+        text_encoder=T5EncoderModel(T5Config(**parts.TINY_T5)),
         unet=Kandinsky3UNet.from_config(TINY_UNET),
         scheduler=DDPMScheduler.from_config(SCHEDULER),
         movq=VQModel.from_config(TINY_MOVQ),

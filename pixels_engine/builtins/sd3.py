@@ -12,42 +12,12 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModelWithProjection, T5Config, T5EncoderModel
 
-from . import tokenizers
+from . import parts, tokenizers
 from .configs import read
 
 TINY_SEED = 20261128
-TINY_CLIP = {
-    "vocab_size": 200,
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "max_position_embeddings": 77,
-    "projection_dim": 32,
-    "hidden_act": "gelu",
-}
-TINY_T5 = {  # d_model holds both CLIPs' hidden states side by side, as T5-XXL does
-    "vocab_size": tokenizers.T5_VOCAB,
-    "d_model": 64,
-    "d_ff": 128,
-    "d_kv": 16,
-    "num_heads": 4,
-    "num_layers": 2,
-    "feed_forward_proj": "gated-gelu",
-}
-TINY_VAE = {  # four blocks: the real 8x stride, 16 channels, SD3's shift and scale
-    "block_out_channels": [8, 16, 32, 32],
-    "down_block_types": ["DownEncoderBlock2D"] * 4,
-    "up_block_types": ["UpDecoderBlock2D"] * 4,
-    "latent_channels": 16,
-    "layers_per_block": 1,
-    "norm_num_groups": 8,
-    "sample_size": 512,
-    "scaling_factor": 1.5305,
-    "shift_factor": 0.0609,
-    "use_quant_conv": False,
-    "use_post_quant_conv": False,
-}
+TINY_T5 = {**parts.TINY_T5, "d_model": 64, "d_kv": 16}  # both CLIPs' hidden states side by side
+TINY_VAE = parts.tiny_vae16(scaling=1.5305, shift=0.0609)  # SD3's
 TINY_TRANSFORMER = {
     "sample_size": 64,
     "patch_size": 2,
@@ -84,7 +54,14 @@ def build(transformer, vae, clip_l, clip_g, t5, scheduler, seed: int, work: Path
 def tiny(work: Path):
     scheduler = read("sd35-large", "scheduler", "scheduler_config.json")
     return build(
-        TINY_TRANSFORMER, TINY_VAE, TINY_CLIP, TINY_CLIP, TINY_T5, scheduler, TINY_SEED, work
+        TINY_TRANSFORMER,
+        TINY_VAE,
+        parts.TINY_CLIP,
+        parts.TINY_CLIP,
+        TINY_T5,
+        scheduler,
+        TINY_SEED,
+        work,
     )
 
 

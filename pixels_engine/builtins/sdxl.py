@@ -12,7 +12,7 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-from . import tokenizers
+from . import parts, tokenizers
 from .configs import read
 
 TINY_SEED = 20240617
@@ -47,16 +47,7 @@ TINY_VAE = {
     "scaling_factor": 0.13025,
     "force_upcast": False,
 }
-TINY_TEXT = {
-    "vocab_size": 1000,
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "max_position_embeddings": 77,
-    "projection_dim": 32,
-    "hidden_act": "gelu",
-}
+TINY_TEXT = parts.TINY_CLIP
 
 
 def build_sdxl(
