@@ -55,7 +55,7 @@ def run(request, built_model):
     steps = []
     with torch.no_grad():
         sample(
-            step=family.stepper(text, schedule, (SIZE, SIZE), 1.0, 0),
+            step=family.stepper(text, schedule, (SIZE, SIZE), EditSettings(guidance=1.0, seed=0)),
             noised=family.noised,
             schedule=schedule,
             source=source,

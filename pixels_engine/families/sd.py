@@ -110,7 +110,8 @@ class StableDiffusion(Family):
             }
         return kwargs
 
-    def stepper(self, text, schedule, size, guidance, seed):
+    def stepper(self, text, schedule, size, settings):
+        guidance = settings.guidance
         cfg = guided(guidance)
         kwargs = self.unet_kwargs(text, size, cfg)
         scheduler, unet = schedule.scheduler, self.denoiser
