@@ -179,6 +179,10 @@ PARAMS = (
     Param("guidance", NUMBER, 5.0, "Guidance",
           "How strongly the prompts steer the edit; 1 or less turns guidance off and halves "
           "the cost", "edit", minimum=0.0, maximum=50.0, step=0.5, digits=1),
+    Param("guidance_rescale", NUMBER, 0.0, "Guidance rescale",
+          "Pulls strongly guided edits back toward the prompt's own contrast, against "
+          "burnt colours (0 is off; about 0.7 suits v-prediction models)", "edit",
+          minimum=0.0, maximum=1.0, step=0.05, digits=2, only=("sd",)),
     Param("strength", NUMBER, 0.6, "Strength",
           "Share of the noise schedule that is run: higher changes more", "edit",
           minimum=0.0, maximum=1.0, above_minimum=True, step=0.05, digits=2),
