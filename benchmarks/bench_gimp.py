@@ -27,7 +27,14 @@ from serving import ServerProcess  # noqa: E402
 from pixels_cli.install import config_dirs, destinations, install  # noqa: E402
 from tests.hosts import hostrun  # noqa: E402
 
-FIGURES = ("read_and_encode_s", "server_total_s", "result_to_layer_s", "decode_s", "compare_s")
+FIGURES = (
+    "read_and_encode_s",
+    "server_total_s",
+    "result_to_layer_s",
+    "decode_s",
+    "compare_s",
+    "write_s",
+)
 
 
 def bench(release: str, bundle: Path, server: ServerProcess, sizes, repeats, work) -> list:

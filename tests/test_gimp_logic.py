@@ -64,6 +64,7 @@ def test_the_lowest_selected_layer_is_the_source():
 def test_crop_takes_the_rows_of_a_rectangle():
     image = bytes(range(4 * 3))  # 4 x 3, one byte a pixel
     assert canvas.crop(image, 4, (1, 1, 2, 2), bpp=1) == bytes([5, 6, 9, 10])
+    assert canvas.crop(image, 4, (0, 1, 4, 2), bpp=1) == bytes(range(4, 12))
     rgba = bytes(range(2 * 2 * 4))
     assert canvas.crop(rgba, 2, (1, 0, 1, 2)) == rgba[4:8] + rgba[12:16]
 

@@ -11,6 +11,7 @@ from array import array
 from dataclasses import dataclass
 
 ANY = bytes([0] + [255] * 255)  # per byte: 255 unless it is 0
+CHUNK = 65536  # pixels compared at once: a few hundred kB, which stays in the CPU's cache
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ def crop(pixels: bytes, width: int, rect: tuple[int, int, int, int], bpp: int = 
     """The rows of `rect` (x, y, width, height) out of an image `width` pixels wide."""
     x, y, w, h = rect
     stride = width * bpp
+    if x == 0 and w == width:  # whole rows: one slice
+        return pixels[y * stride : (y + h) * stride]
     return b"".join(
         pixels[row * stride + x * bpp : row * stride + (x + w) * bpp] for row in range(y, y + h)
     )
@@ -62,17 +65,27 @@ def edited_only(new: bytes, old: bytes) -> bytes:
     """The RGBA pixels `new`, made transparent wherever they equal `old`: the result
     layer shows only what the edit changed, so everywhere else the picture is the one the
     user made, at its own precision, through the source's mask, opacity and mode.
-    Whole-image integer operations (XOR, shifts, AND), each one pass in C: a 4096 x 4096
-    result takes a fraction of a second where a loop over its pixels takes a minute."""
-    size = len(new)
-    diff = int.from_bytes(new, "little") ^ int.from_bytes(old, "little")
-    diff |= diff >> 16  # fold each pixel's four bytes into its first byte
-    diff |= diff >> 8
-    changed = diff.to_bytes(size, "little")[0::4].translate(ANY)  # 255 where it differs
+    Compared a cache-sized chunk at a time with whole-chunk integer operations, each one
+    pass in C: a 4096 x 4096 result takes a fraction of a second where a loop over its
+    pixels takes a minute."""
+    out, step = bytearray(new), CHUNK * 4
+    for start in range(0, len(new), step):
+        chunk = slice(start, start + step)
+        out[start + 3 : start + step : 4] = alpha_if_changed(new[chunk], old[chunk])
+    return bytes(out)  # GIMP's buffers take bytes fast, a bytearray slowly
+
+
+def alpha_if_changed(new: bytes, old: bytes) -> bytes:
+    """The alpha bytes of `new`, 0 where its pixel equals the one in `old`."""
+    count = len(new) // 4
+    differ = 0
+    for channel in range(4):
+        differ |= int.from_bytes(new[channel::4], "little") ^ int.from_bytes(
+            old[channel::4], "little"
+        )
+    changed = differ.to_bytes(count, "little").translate(ANY)  # 255 where a pixel differs
     alpha = int.from_bytes(new[3::4], "little") & int.from_bytes(changed, "little")
-    out = bytearray(new)
-    out[3::4] = alpha.to_bytes(size // 4, "little")
-    return bytes(out)
+    return alpha.to_bytes(count, "little")
 
 
 def only(data: bytes, value: int) -> bool:

@@ -54,9 +54,59 @@ def limiting_selection(image, ignore: bool):
     return image.get_selection()
 
 
+@dataclass(frozen=True)
+class Reader:
+    """Drawables read onto one canvas as the request's PNGs (`level`: zlib's, 0 on the
+    loopback, where storing is fastest)."""
+
+    box: canvas.Box
+    deep: bool
+    level: int
+    selection: object  # the selection when it limits the edit
+
+    def rgba(self, pixels: bytes) -> bytes:
+        return png.encode_rgba(self.box.width, self.box.height, pixels, self.level)
+
+    def grey(self, drawable, limited: bool = True) -> bytes:
+        selection = self.selection if limited else None
+        grey = layers.grey_map(drawable, self.box, self.deep, selection)
+        depth = 16 if self.deep else 8
+        return png.encode_grey(self.box.width, self.box.height, grey, depth, self.level)
+
+    def exemplar(self, layer, where: str) -> tuple[Layer, list[str]]:
+        """The exemplar (with its mask's map, if it has one on) and the frames' names."""
+        bounds = canvas.Box(*layers.offsets(layer), layer.get_width(), layer.get_height())
+        if not self.box.overlaps(bounds):
+            raise Refused(
+                f"The exemplar {quoted(layer)} lies entirely outside {where}: move it over "
+                "the part to change, or leave it out."
+            )
+        image = self.rgba(layers.exemplar(layer, self.box, self.selection))
+        if layer.get_mask() is None or not layer.get_apply_mask():
+            return Layer(image), [f"Exemplar {quoted(layer)}"]
+        own = self.grey(layer.get_mask())
+        return Layer(image, own), [f"Exemplar {quoted(layer)}", f"The mask of {quoted(layer)}"]
+
+
+def global_map(reader: Reader, values: dict, map_drawable, exemplars: list) -> tuple:
+    """(the global map's PNG and its frame's name) or (None, None): the map drawable when
+    chosen, else the selection for an edit without exemplars."""
+    if values["edit-map"] == "drawable":
+        if map_drawable is None:
+            raise Refused("Exemplar maps come from the map drawable: choose one (Map drawable).")
+        return reader.grey(map_drawable), f"Map drawable {quoted(map_drawable)}"
+    if not exemplars and reader.selection is not None:
+        return reader.grey(reader.selection, limited=False), "The selection"
+    if not exemplars:
+        raise Refused(
+            "Nothing to edit: select exemplar layers above the source, or make a selection "
+            "or choose a map drawable for the prompt to change."
+        )
+    return None, None
+
+
 def build(image, drawables, values: dict, params: dict, map_drawable, level: int) -> Scene:
-    """The request for `params` from the image and the plug-in's inputs (`values`);
-    `level` is zlib's for the PNGs (0 on the loopback: fastest)."""
+    """The request for `params` from the image and the plug-in's inputs (`values`)."""
     source, exemplars = pick_layers(image, drawables, values["source"])
     selection = limiting_selection(image, values["ignore-selection"])
     deep = image.get_precision() not in EIGHT_BIT
@@ -68,47 +118,18 @@ def build(image, drawables, values: dict, params: dict, map_drawable, level: int
         box = canvas.Box(*layers.offsets(source), source.get_width(), source.get_height())
         sent, where = layers.read(source, box, layers.RGBA8), f"the source {quoted(source)}"
         frames = [f"Source {quoted(source)}"]
-
-    def encode(pixels: bytes) -> bytes:
-        return png.encode_rgba(box.width, box.height, pixels, level)
-
-    def encode_map(grey: bytes) -> bytes:
-        return png.encode_grey(box.width, box.height, grey, 16 if deep else 8, level)
-
+    reader = Reader(box, deep, level, selection)
     sent_layers = []
     for layer in exemplars:
-        if not box.overlaps(
-            canvas.Box(*layers.offsets(layer), layer.get_width(), layer.get_height())
-        ):
-            raise Refused(
-                f"The exemplar {quoted(layer)} lies entirely outside {where}: move it over "
-                "the part to change, or leave it out."
-            )
-        pixels = layers.exemplar(layer, box, selection)
-        mask = layer.get_mask() if layer.get_apply_mask() else None
-        own = None if mask is None else encode_map(layers.grey_map(mask, box, deep, selection))
-        sent_layers.append(Layer(encode(pixels), own))
-        frames.append(f"Exemplar {quoted(layer)}")
-        if own is not None:
-            frames.append(f"The mask of {quoted(layer)}")
-    global_map = None
-    if values["edit-map"] == "drawable":
-        if map_drawable is None:
-            raise Refused("Exemplar maps come from the map drawable: choose one (Map drawable).")
-        global_map = encode_map(layers.grey_map(map_drawable, box, deep, selection))
-        frames.append(f"Map drawable {quoted(map_drawable)}")
-    elif not exemplars and selection is not None:
-        global_map = encode_map(layers.grey_map(selection, box, deep))
-        frames.append("The selection")
-    if not exemplars and global_map is None:
-        raise Refused(
-            "Nothing to edit: select exemplar layers above the source, or make a selection "
-            "or choose a map drawable for the prompt to change."
-        )
+        read, names = reader.exemplar(layer, where)
+        sent_layers.append(read)
+        frames += names
+    grey, name = global_map(reader, values, map_drawable, exemplars)
+    frames += [name] if name else []
     tattoos = {
         "source": None if source is None else source.get_tattoo(),
         "exemplars": [layer.get_tattoo() for layer in exemplars],
         "map": map_drawable.get_tattoo() if values["edit-map"] == "drawable" else None,
     }
-    request = EditRequest(encode(sent), sent_layers, global_map, params)
+    request = EditRequest(reader.rgba(sent), sent_layers, grey, params)
     return Scene(request, source, box, sent, frames, selection, tattoos)
