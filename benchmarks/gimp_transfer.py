@@ -52,7 +52,7 @@ def edit(size: int) -> dict:
     values.update({**QUICK, "server": SPEC["server"], "map-drawable": None})  # noqa: F821
     params = schema.parse(controls.params_of(values))
     began = time.perf_counter()
-    made = scene.build(image, [source, exemplar], values, params, None, 0)
+    made = scene.build(image, [source, exemplar], values, params, 0)
     built = time.perf_counter()
     answer, model = remote.send(made.request, values, "edit", made.frames)
     answered = time.perf_counter()

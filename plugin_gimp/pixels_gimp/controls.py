@@ -39,9 +39,9 @@ def arg_name(param: schema.Param) -> str:
     return param.name.replace("_", "-")
 
 
-def random_name(param: schema.Param) -> str:
-    """The switch that stands for a SEED parameter's None: draw a new seed."""
-    return f"random-{arg_name(param)}"
+def random_name(name: str) -> str:
+    """The switch that stands for a SEED argument's None: draw a new seed."""
+    return f"random-{name}"
 
 
 def range_names(param: schema.Param) -> tuple[str, str]:
@@ -92,7 +92,7 @@ def from_param(p: schema.Param) -> list[Argument]:
         why = f"Draw a new {p.label.lower()} for every edit; the result layer keeps the one used"
         return [
             Argument(name, "uint", label, p.help, p.group, extra),
-            Argument(random_name(p), "boolean", draw, why, p.group, (p.default is None,)),
+            Argument(random_name(arg_name(p)), "boolean", draw, why, p.group, (p.default is None,)),
         ]
     raise ValueError(f"no GIMP argument for the parameter kind {p.kind!r}")
 
@@ -197,7 +197,7 @@ def params_of(values: dict) -> dict:
         if p.kind == schema.RANGE:
             params[p.name] = tuple(values[name] for name in range_names(p))
         elif p.kind == schema.SEED:
-            params[p.name] = None if values[random_name(p)] else values[arg_name(p)]
+            params[p.name] = None if values[random_name(arg_name(p))] else values[arg_name(p)]
         else:
             params[p.name] = values[arg_name(p)]
     return params
@@ -213,7 +213,7 @@ def values_of(params: dict) -> dict:
         if p.kind == schema.RANGE:
             values.update(zip(range_names(p), value, strict=True))
         elif p.kind == schema.SEED:
-            values[random_name(p)] = value is None
+            values[random_name(arg_name(p))] = value is None
             if value is not None:
                 values[arg_name(p)] = value
         else:

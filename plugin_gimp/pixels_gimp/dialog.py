@@ -39,7 +39,7 @@ def seed_spin(config, argument) -> Gtk.Widget:
     spin = GimpUi.LabelSpin.new(label, config.get_property(argument.name), low, high, 0)
     both = GObject.BindingFlags.SYNC_CREATE | GObject.BindingFlags.BIDIRECTIONAL
     config.bind_property(argument.name, spin, "value", both)
-    switch = f"random-{argument.name}"
+    switch = controls.random_name(argument.name)
     invert = GObject.BindingFlags.SYNC_CREATE | GObject.BindingFlags.INVERT_BOOLEAN
     config.bind_property(switch, spin, "sensitive", invert)
     spin.set_tooltip_text(argument.help)

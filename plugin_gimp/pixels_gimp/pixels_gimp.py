@@ -131,7 +131,7 @@ def work(image, drawables, values: dict, want: str) -> None:
     Gimp.progress_init("PIXELS: reading the layers")
     try:
         level = 0 if remote.local(values["server"]) else 1
-        made = scene.build(image, drawables, values, params, values["map-drawable"], level)
+        made = scene.build(image, drawables, values, params, level)
         answer, model = remote.send(made.request, values, want, made.frames)
         Gimp.progress_set_text("PIXELS: adding the result")
         if want == "map":

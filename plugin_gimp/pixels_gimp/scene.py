@@ -88,9 +88,10 @@ class Reader:
         return Layer(image, own), [f"Exemplar {quoted(layer)}", f"The mask of {quoted(layer)}"]
 
 
-def global_map(reader: Reader, values: dict, map_drawable, exemplars: list) -> tuple:
+def global_map(reader: Reader, values: dict, exemplars: list) -> tuple:
     """(the global map's PNG and its frame's name) or (None, None): the map drawable when
     chosen, else the selection for an edit without exemplars."""
+    map_drawable = values["map-drawable"]
     if values["edit-map"] == "drawable":
         if map_drawable is None:
             raise Refused("Exemplar maps come from the map drawable: choose one (Map drawable).")
@@ -105,7 +106,7 @@ def global_map(reader: Reader, values: dict, map_drawable, exemplars: list) -> t
     return None, None
 
 
-def build(image, drawables, values: dict, params: dict, map_drawable, level: int) -> Scene:
+def build(image, drawables, values: dict, params: dict, level: int) -> Scene:
     """The request for `params` from the image and the plug-in's inputs (`values`)."""
     source, exemplars = pick_layers(image, drawables, values["source"])
     selection = limiting_selection(image, values["ignore-selection"])
@@ -124,12 +125,12 @@ def build(image, drawables, values: dict, params: dict, map_drawable, level: int
         read, names = reader.exemplar(layer, where)
         sent_layers.append(read)
         frames += names
-    grey, name = global_map(reader, values, map_drawable, exemplars)
+    grey, name = global_map(reader, values, exemplars)
     frames += [name] if name else []
     tattoos = {
         "source": None if source is None else source.get_tattoo(),
         "exemplars": [layer.get_tattoo() for layer in exemplars],
-        "map": map_drawable.get_tattoo() if values["edit-map"] == "drawable" else None,
+        "map": values["map-drawable"].get_tattoo() if values["edit-map"] == "drawable" else None,
     }
     request = EditRequest(reader.rgba(sent), sent_layers, grey, params)
     return Scene(request, source, box, sent, frames, selection, tattoos)
