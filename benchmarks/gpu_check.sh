@@ -1,34 +1,61 @@
 #!/usr/bin/env bash
-# The GPU checks, run through the device tool on a lent H100/H200:
-#   engine: the sampler and editor tests on CUDA, then bench_engine.py with the full-size
-#     SDXL-base architecture (random weights) in fp16 at 1024x1024, 30 steps run;
-#   server: bench_server.py with that model, then a real CUDA out-of-memory in the server.
-# The device image has torch and transformers but not diffusers, websockets or flask:
-# they are carried as wheels in .whl/.     Usage: gpu_check.sh [engine] [server]
+# The GPU checks, run through the device tool on a lent H100/H200 (one session's 15
+# minutes: run the stages that are open, not all of them at once):
+#   engine:   the sampler, editor and compiled tests on CUDA, then bench_engine.py with
+#             the full-size SDXL-base architecture (random weights), fp16, 1024x1024;
+#   families: bench_engine.py for FLUX.1-dev (28 steps) and schnell-like 4 steps, and
+#             SD3.5 large (28 steps), bf16, 1024x1024, against each family's own img2img;
+#   compile:  PIXELS compiled (blocks, then full) against img2img eager, SDXL and FLUX,
+#             with each step's achieved rate against the matrix rate measured in the run;
+#   server:   bench_server.py (what the server adds; 8 clients), a restart with the
+#             compile cache warm to the first edit, and a real CUDA out-of-memory.
+# The device image has torch and transformers but not diffusers, websockets, flask or h11:
+# they are carried as wheels in .whl/.   Usage: gpu_check.sh [engine] [families] [compile]
+# [server]. With SMOKE=1 (and PYTHON=.venv/bin/python) it runs every stage on the CPU with
+# the tiny builds: a dry run of the script itself, which the tests cannot run.
 set -u
-stages=${*:-engine server}
-export PYTHONUNBUFFERED=1 PYTHONPATH=/tmp/site:$PWD PIXELS_CACHE=/tmp/pixels-cache
+stages=${*:-engine families compile server}
+export PYTHONUNBUFFERED=1 PYTHONPATH=/tmp/site:$PWD PIXELS_CACHE=${PIXELS_CACHE:-/tmp/pixels-cache}
 export TRANSFORMERS_VERBOSITY=error
 OUT=${OUT:-/tmp/gpu-check}
 mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-  --target /tmp/site .whl/*.whl || exit 1
-{
-  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-  python3 -c "import torch, diffusers, transformers as t; print('torch', torch.__version__,
-    'diffusers', diffusers.__version__, 'transformers', t.__version__)"
-} | tee "$OUT/gpu.txt"
+PY=${PYTHON:-python3}
+if [[ ${SMOKE:-0} == 1 ]]; then
+  SDXL=tiny FLUX=tiny-flux SD35=tiny-sd3 SIZE=512 DEVICE=cpu HALF=fp32 TESTDEV=cpu
+else
+  SDXL=sdxl-random FLUX=flux-random SD35=sd35-random SIZE=1024 DEVICE=cuda HALF=bf16 TESTDEV=cuda
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl || exit 1
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+fi
+$PY -c "import torch, diffusers, transformers as t; print('torch', torch.__version__,
+  'diffusers', diffusers.__version__, 'transformers', t.__version__)" | tee -a "$OUT/gpu.txt"
+bench() {  # name, then bench_engine.py's arguments
+  local name=$1; shift
+  timeout 420 $PY benchmarks/bench_engine.py --device "$DEVICE" --size "$SIZE" \
+    --json "$OUT/bench-$name.json" "$@" 2>&1 | grep -E 'ratio|tflops|share|"graphs"|seconds"'
+}
 if [[ $stages == *engine* ]]; then
-PIXELS_TEST_DEVICE=cuda timeout 180 python3 -m pytest -q -p no:cacheprovider \
-  tests/test_sampler.py tests/test_editor.py 2>&1 | tail -15 | tee "$OUT/pytest-cuda.txt"
-timeout 300 python3 benchmarks/bench_engine.py --model sdxl-random --size 1024 --steps 50 \
-  --strength 0.6 --repeats 6 --json "$OUT/bench-sdxl-random.json" 2>&1 | grep -v Warning
-timeout 90 python3 benchmarks/bench_engine.py --model tiny --device cuda --repeats 3 \
-  --json "$OUT/bench-tiny-cuda.json" 2>&1 | grep ratio
+  PIXELS_TEST_DEVICE=$TESTDEV timeout 300 $PY -m pytest -q -p no:cacheprovider \
+    tests/test_sampler.py tests/test_editor.py tests/test_compiled.py 2>&1 | tail -5 \
+    | tee "$OUT/pytest-$TESTDEV.txt"
+  bench sdxl --model "$SDXL" --steps 50 --strength 0.6 --repeats 6
+fi
+if [[ $stages == *families* ]]; then
+  bench flux-dev --model "$FLUX" --dtype "$HALF" --steps 28 --guidance 3.5 --repeats 3
+  bench flux-4-steps --model "$FLUX" --dtype "$HALF" --steps 4 --guidance 3.5 --repeats 3
+  bench sd35 --model "$SD35" --dtype "$HALF" --steps 28 --guidance 3.5 --repeats 3
+fi
+if [[ $stages == *compile* ]]; then
+  bench sdxl-blocks --model "$SDXL" --steps 50 --compile blocks --repeats 4
+  bench sdxl-full --model "$SDXL" --steps 50 --compile full --repeats 4
+  bench flux-blocks --model "$FLUX" --dtype "$HALF" --steps 28 --guidance 3.5 --compile blocks --repeats 3
 fi
 if [[ $stages == *server* ]]; then
-cd benchmarks
-timeout 240 python3 bench_server.py --model sdxl-random --device cuda --repeats 5 2>&1 \
-  | grep -v Warning | tee "$OUT/bench-server-cuda.txt"
-timeout 240 python3 gpu_oom_check.py 2>&1 | grep -v Warning | tee "$OUT/oom-check.txt"
+  (cd benchmarks && timeout 240 $PY bench_server.py --model "$SDXL" --device "$DEVICE" \
+    --repeats 5 2>&1 | grep -v Warning | tee "$OUT/bench-server.txt")
+  timeout 420 $PY benchmarks/bench_restart.py --model "$SDXL" --device "$DEVICE" \
+    --compile blocks 2>&1 | tee "$OUT/restart.txt"
+  [[ ${SMOKE:-0} == 1 ]] || (cd benchmarks && timeout 240 $PY gpu_oom_check.py 2>&1 \
+    | grep -v Warning | tee "$OUT/oom-check.txt")
 fi

@@ -34,6 +34,8 @@ METADATA = (
 )  # fmt: skip
 # Imported lazily by name (diffusers' and transformers' lazy modules), so not found by
 # PyInstaller's import analysis.
+# Optional parts the artists' program leaves out: Ray is for `pixels batch --ray` only.
+EXCLUDED = ("ray",)
 SUBMODULES = (
     "diffusers",
     "server",
@@ -54,6 +56,7 @@ def pyinstaller_args(dist: Path, work: Path, carried: list[Path]) -> list[str]:
     args += ["--paths", str(ROOT), "--add-data", f"{configs}{os.pathsep}pixels_engine/configs"]
     args += [f"--copy-metadata={name}" for name in METADATA]
     args += [f"--collect-submodules={name}" for name in SUBMODULES]
+    args += [f"--exclude-module={name}" for name in EXCLUDED]
     return args
 
 

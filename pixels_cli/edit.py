@@ -14,7 +14,7 @@ from pathlib import Path
 from pixels_engine.errors import PixelsError
 from pixels_engine.images import load_grey, load_rgba, save_image
 
-from .options import add_model_options, add_param_options, params_from
+from .options import add_model_options, add_param_options, given, params_from
 
 
 class AddExemplar(argparse.Action):
@@ -84,7 +84,7 @@ def read_inputs(args):
 
 
 def run(args) -> int:
-    params = params_from(args)
+    params_from(args)  # a wrong flag fails now, not after a minute of loading
     source, exemplars, global_map = read_inputs(args)
     out = Path(args.out)
     if not out.parent.is_dir():
@@ -92,22 +92,51 @@ def run(args) -> int:
     if args.server:
         from . import remote  # the client only: no torch for an edit on a server
 
-        return remote.run(args, params, source, exemplars, global_map)
-    return run_here(args, params, source, exemplars, global_map)
+        return remote.run(args, given(args), source, exemplars, global_map)
+    return run_here(args, source, exemplars, global_map)
 
 
-def run_here(args, params, source, exemplars, global_map) -> int:
+class DownloadBar:
+    """A byte progress bar on stderr, shown once a model download starts (most loads
+    download nothing)."""
+
+    def __init__(self, model: str):
+        self.model, self.bar = model, None
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(desc=f"downloading {self.model}", unit="B", unit_scale=True)
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_here(args, source, exemplars, global_map) -> int:
     from tqdm import tqdm
 
     from pixels_engine import Editor, EditSettings, Exemplar, load_model
 
-    model = load_model(args.model, args.device, args.dtype)
+    with DownloadBar(args.model) as downloaded:
+        model = load_model(args.model, args.device, args.dtype, args.offload, downloaded)
     if model.random_weights:
         print(
             f"note: model '{model.name}' has RANDOM weights: the edited area will look like "
             "noise. Use --model sdxl (or a local checkpoint) for real edits.",
             file=sys.stderr,
         )
+    params = params_from(args, model.family.schema_name)
+    if args.compile != "off":
+        from pixels_engine.compiled import compile_model
+
+        model, _ = compile_model(model, args.compile)
     editor = Editor(model)
     layers = [Exemplar(image, m) for image, m in exemplars]
     with tqdm(desc="PIXELS", unit="step", file=sys.stderr) as bar:

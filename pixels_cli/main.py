@@ -1,4 +1,4 @@
-"""`pixels SUBCOMMAND ...`: edit, map, demo, serve, install-plugin.
+"""`pixels SUBCOMMAND ...`: edit, batch, map, demo, serve, install-plugin.
 
 Errors a user can fix are printed as one line and exit with status 2; no traceback.
 """
@@ -16,7 +16,7 @@ warnings.filterwarnings("ignore", category=UserWarning, module="huggingface_hub"
 
 from pixels_engine.errors import PixelsError  # noqa: E402
 
-from . import demo, edit, install, maptool, serve  # noqa: E402
+from . import batch, demo, edit, install, maptool, serve  # noqa: E402
 from .options import flag  # noqa: E402
 
 
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="PIXELS Studio: exemplar-based image editing with progressive latent surgery.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (edit, maptool, demo, serve, install):
+    for module in (edit, batch, maptool, demo, serve, install):
         module.register(commands)
     return parser
 

@@ -69,6 +69,7 @@ def torch_build() -> str:
 
 def run(args) -> int:
     from server import Config, Server
+    from server.config import bracketed
 
     limits = Limits(
         queue_size=args.queue_size,
@@ -84,6 +85,8 @@ def run(args) -> int:
         model=args.model,
         device=args.device,
         dtype=args.dtype,
+        offload=args.offload,
+        compile=args.compile,
         token=args.token or None,
         limits=limits,
     )
@@ -92,7 +95,7 @@ def run(args) -> int:
     server = Server(config)
 
     def ready(server: Server) -> None:
-        host = f"[{args.host}]" if ":" in args.host else args.host
+        host = bracketed(args.host)
         print(
             f"pixels serve: listening on http://{host}:{server.port} (status page); plug-ins "
             f"connect to ws://{host}:{server.port}{EDIT_PATH}; loading model {args.model}; "

@@ -31,8 +31,8 @@ BAD_MESSAGE = "bad_message"  # not JSON, unknown type, frames out of order
 HANDSHAKE_REQUIRED = "handshake_required"
 VERSION_MISMATCH = "version_mismatch"
 INVALID_FIELD = "invalid_field"  # a parameter or an image; `field` names it
-TOO_LARGE = "too_large"  # over a limit the server announced
-TIMEOUT = "timeout"  # announced images did not arrive in time
+TOO_LARGE = "too_large"  # over a limit the server announced (HTTP 413, 431: a request)
+TIMEOUT = "timeout"  # announced images, or an HTTP request (408), did not arrive in time
 QUEUE_FULL = "queue_full"
 UNKNOWN_JOB = "unknown_job"
 MODEL_UNAVAILABLE = "model_unavailable"
@@ -43,7 +43,9 @@ BUSY = "busy"  # HTTP: a model load is already under way
 UNAUTHORIZED = "unauthorized"  # HTTP 401: no token, or the wrong one
 FORBIDDEN = "forbidden"  # HTTP 403: a web page's Origin, or a foreign Host
 NOT_FOUND = "not_found"
+METHOD_NOT_ALLOWED = "method_not_allowed"  # HTTP 405; the Allow header lists the methods
 BAD_REQUEST = "bad_request"  # HTTP: a malformed request
+INTERNAL_ERROR = "internal_error"  # HTTP 500: a bug in the server, logged there
 
 
 class ProtocolError(ValueError):

@@ -103,6 +103,9 @@ class ServerProtocol:
 
     def __init__(self, limits: Limits, now: float):
         self.limits = limits
+        # The serving model's family (schema.FAMILIES), which says what parameters an
+        # edit takes and their defaults; None while no model serves. Its server sets it.
+        self.family: str | None = None
         self.open = False  # after a valid hello
         self.deadline: float | None = now + HELLO_TIMEOUT
         self.close: tuple[int, str] | None = None
@@ -245,7 +248,7 @@ class ServerProtocol:
                     "ref",
                 )
             frames, canvas = check_frames(message.get("frames"), images, self.limits)
-            params = check_params(message.get("params", {}), self.limits)
+            params = check_params(message.get("params", {}), self.limits, self.family)
         except Refusal as e:
             self.refuse(e, ref)
             return
@@ -258,10 +261,10 @@ def ref_of(message: dict | None) -> str | None:
     return ref if isinstance(ref, str) and len(ref) <= MAX_REF_CHARS else None
 
 
-def check_params(raw: object, limits: Limits) -> dict:
-    """The schema's checks, then this server's own bound on steps."""
+def check_params(raw: object, limits: Limits, family: str | None = None) -> dict:
+    """The schema's checks for the model's family, then this server's bound on steps."""
     try:
-        params = schema.parse(raw)
+        params = schema.parse(raw, family)
     except schema.Invalid as e:
         path = "params" if e.field is None else f"params.{e.field}"
         raise Refusal(e.code, f"{path}: {e.text}.", path) from None
@@ -342,6 +345,9 @@ def check_frames(names: object, images: list[bytes], limits: Limits):
             text = f"{path}: the {frame.role} is not a PNG image ({e}). Send images as PNG bytes."
             raise Refusal(INVALID_FIELD, text, path) from None
         width, height = size
+        if width < 1 or height < 1:
+            text = f"{path}: the {frame.role} is a PNG of {width}x{height} pixels: empty."
+            raise Refusal(INVALID_FIELD, text, path)
         if width * height > limits.max_pixels:
             raise Refusal(
                 TOO_LARGE,

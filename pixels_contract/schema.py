@@ -7,8 +7,9 @@ help. `parse` turns a request's parameters into complete, checked values, or rai
 CLI `--grow`, the protocol `params.grow`, GIMP and Krita the control's label).
 """
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # --- the map convention ------------------------------------------------------------------
 # An edit map is grey: white (1) keeps the source, black (0) takes the exemplar, grey is
@@ -217,24 +218,116 @@ BY_NAME = {p.name: p for p in PARAMS}
 DEFAULTS = {p.name: p.default for p in PARAMS}
 
 
-def parse(raw: object) -> dict:
-    """Complete, checked parameters from a request's `params`: absent names take their
-    defaults, unknown names are refused (a typo must not be ignored). Raises Invalid."""
+@dataclass(frozen=True)
+class Family:
+    """What one model family takes, where it differs from the parameters above: its own
+    defaults and words (`changes`, per parameter), the parameters it has no use for
+    (`unused`), and whether a strength may run no step (the UNet pipelines run
+    int(n x s) steps; the flow ones n - int(n - n x s), at least one)."""
+
+    name: str
+    title: str
+    changes: tuple[tuple[str, dict], ...] = ()
+    unused: tuple[str, ...] = ()
+    whole_steps: bool = True
+
+    def params(self) -> tuple[Param, ...]:
+        """The parameters this family takes, with its defaults and words."""
+        changes = dict(self.changes)
+        return tuple(
+            replace(p, **changes.get(p.name, {})) for p in PARAMS if p.name not in self.unused
+        )
+
+
+FAMILIES = {
+    f.name: f
+    for f in (
+        Family("sd", "Stable Diffusion 1.x/2.x and SDXL"),
+        Family(
+            "sd3",
+            "Stable Diffusion 3.x",
+            (("guidance", {"default": 3.5}), ("steps", {"default": 28})),
+            whole_steps=False,
+        ),
+        Family(
+            "flux-dev",
+            "FLUX.1 dev",
+            (
+                ("guidance", {
+                    "default": 3.5,
+                    "label": "Guidance (distilled)",
+                    "help": "FLUX.1-dev's guidance input: how closely it follows the "
+                    "prompt; one model call a step at any value",
+                }),
+                ("steps", {"default": 28}),
+            ),
+            unused=("negative_prompt",),
+            whole_steps=False,
+        ),
+        Family(
+            "flux-schnell",
+            "FLUX.1 schnell",
+            (("steps", {
+                "default": 4,
+                "help": "Length of the noise schedule (schnell is made for 1 to 4); an "
+                "edit map then has at most that many grey levels of release",
+            }),),
+            unused=("negative_prompt", "guidance"),
+            whole_steps=False,
+        ),
+        Family(
+            "chroma",
+            "Chroma",
+            (("guidance", {"default": 4.0}), ("steps", {"default": 26})),
+            whole_steps=False,
+        ),
+        Family(
+            "kandinsky3",
+            "Kandinsky 3",
+            (
+                ("guidance", {
+                    "default": 3.0,
+                    "help": "How strongly the prompts steer the edit, in Kandinsky's form "
+                    "(g + 1) x prompt - g x negative; 1 or less turns it off",
+                }),
+                ("steps", {"default": 25}),
+            ),
+        ),
+    )
+}  # fmt: skip
+# Any model: every parameter at its generic default, for a client that does not yet
+# know which model will run its edit.
+ANY = Family("any", "any model")
+
+
+def family(name: str | None) -> Family:
+    return ANY if name is None else FAMILIES[name]
+
+
+def parse(raw: object, family_name: str | None = None) -> dict:
+    """Complete, checked parameters from a request's `params` for a model family (None:
+    any model). Absent names take the family's defaults; unknown names are refused (a
+    typo must not be ignored), and so is a value for a parameter the family has no use
+    for (FLUX.1 takes no negative prompt) unless it is that parameter's neutral default.
+    Every parameter is in the result, the unused ones at their defaults. Raises Invalid."""
     if not isinstance(raw, dict):
         raise Invalid(None, f"must be an object of edit parameters, not {shown(raw)}")
     unknown = sorted(name for name in raw if name not in BY_NAME)
     if unknown:
         name = shown(unknown[0]) if not isinstance(unknown[0], str) else unknown[0][:40]
         raise Invalid(name, f"not a parameter; the parameters are {', '.join(BY_NAME)}")
-    values = {p.name: p.check(raw[p.name]) if p.name in raw else p.default for p in PARAMS}
-    check_together(values)
-    return values
+    chosen = family(family_name)
+    for name in chosen.unused:
+        if name in raw and raw[name] != BY_NAME[name].default:
+            raise Invalid(name, f"{chosen.title} takes none; leave it out")
+    values = {p.name: p.check(raw[p.name]) if p.name in raw else p.default for p in chosen.params()}
+    check_together(values, chosen)
+    return {**DEFAULTS, **values}
 
 
-def check_together(values: dict) -> None:
+def check_together(values: dict, chosen: Family = ANY) -> None:
     """The rules that tie parameters together."""
-    run = int(values["steps"] * values["strength"])
-    if run < 1:
+    if chosen.whole_steps and int(values["steps"] * values["strength"]) < 1:
         raise Invalid(
             "strength",
             f"{number_text(values['strength'])} of {values['steps']} steps runs no step "
@@ -242,9 +335,12 @@ def check_together(values: dict) -> None:
         )
 
 
-def as_json() -> dict:
-    """The schema as data, for clients in other languages (GET /v1/schema)."""
+def as_json(family_name: str | None = None) -> dict:
+    """The schema as data, for clients in other languages (GET /v1/schema): the
+    parameters a family takes (any model's by default), with their defaults and words."""
+    chosen = family(family_name)
     return {
+        "family": chosen.name,
         "params": [
             {
                 "name": p.name,
@@ -262,10 +358,30 @@ def as_json() -> dict:
                 "max_length": p.max_length,
                 "bounds": p.bounds(),
             }
-            for p in PARAMS
+            for p in chosen.params()
         ],
+        "unused": list(chosen.unused),
+        "families": {name: f.title for name, f in FAMILIES.items()},
         "groups": [list(g) for g in GROUPS],
         "map_convention": MAP_CONVENTION,
         "map_tolerance": MAP_TOLERANCE,
         "seed": [SEED_MIN, SEED_MAX],
     }
+
+
+def table() -> str:
+    """The parameters as docs/protocol.md lists them (a test keeps the two equal)."""
+    rows = ["| name | type | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for p in PARAMS:
+        default = "null" if p.default is None else json_text(p.default)
+        allowed = p.bounds() if p.kind != CHOICE else ", ".join(f"`{v}`" for v in p.values)
+        rows.append(f"| `{p.name}` | {p.kind} | `{default}` | {allowed} | {p.help} |")
+    return "\n".join(rows)
+
+
+def json_text(value: object) -> str:
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
+
+
+if __name__ == "__main__":  # python -m pixels_contract.schema: the table for the docs
+    print(table())

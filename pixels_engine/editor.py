@@ -15,11 +15,10 @@ import torch
 
 from pixels_contract.schema import SEED_MAX, SEED_MIN
 
-from . import maps, region
-from .conditioning import TextEncoding, encode_text, unet_kwargs
+from . import maps, region, resample
 from .errors import PixelsError
 from .models import LoadedModel
-from .sampler import Step, make_schedule, sample
+from .sampler import Step, sample
 from .settings import EditSettings
 from .thresholds import thresholds
 
@@ -54,7 +53,7 @@ class Editor:
 
     def __init__(self, model: LoadedModel, cache_size: int = 16):
         self.model = model
-        self._texts: dict[tuple, TextEncoding] = {}
+        self._texts: dict[tuple, object] = {}  # the family's prompt encodings
         self._cache_size = cache_size
 
     def edit(
@@ -66,7 +65,7 @@ class Editor:
         on_step: OnStep | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> EditResult:
-        settings.validate()
+        settings.validate(self.model.family.schema_name)
         check_canvas(source, exemplars, global_map)
         if settings.seed is None:
             settings = replace(settings, seed=random.randint(SEED_MIN, SEED_MAX))
@@ -90,32 +89,33 @@ class Editor:
     def single(self, source, exemplars, edit_maps, settings, on_step, cancelled) -> EditResult:
         """All exemplars in one pass of the progressive loop."""
         began = time.perf_counter()
-        model, pipe = self.model, self.model.pipe
+        model, family = self.model, self.model.family
         combined = np.minimum.reduce(edit_maps)
         height, width = source.shape[:2]
         box = region.bounding_box(combined < 1.0)
         if box is None:  # every pixel is kept: nothing for the model to do
             return EditResult(source.copy(), settings.seed, None, None, 0, {}, model.random_weights)
         box = region.with_context(box, settings.context, width, height)
-        x0, y0, x1, y1 = box
-        work = region.working_size(x1 - x0, y1 - y0, model.native_size)
-        crop = (slice(y0, y1), slice(x0, x1))
+        win = region.window(box, width, height, model.native_size)
+        work = win.size
 
-        source_rgb = region.resize(source[crop][..., :3], work)
-        factor = pipe.vae_scale_factor
-        lat_h, lat_w = work[1] // factor, work[0] // factor
-        release = maps.snap(
-            maps.to_latent(region.resize(combined[crop], work), lat_h, lat_w).numpy()
-        )
+        source_rgb = resample.resize(win.cut(source[..., :3]), work)
+        cells = (work[1] // family.cell, work[0] // family.cell)
+        window_map = resample.resize(win.cut(combined, fill=1.0), work)
+        release = maps.snap(resample.to_latent(window_map, *cells).numpy())
         # With no exemplar, edit_maps holds the global map alone, which claims nothing.
         exemplar_maps = edit_maps[: len(exemplars)]
-        composite, claims = surgery(source, exemplars, exemplar_maps, crop, work, factor)
+        composite, claims = surgery(source_rgb, exemplars, exemplar_maps, win, family.cell)
         release[claims > 0] = 0.0
+        # Maps are reduced to cells; a cell of a family that packs latent patches into
+        # tokens spans several latents, which are held or released together.
+        per_cell = family.cell // family.factor
+        release, claims = (a.repeat(per_cell, 0).repeat(per_cell, 1) for a in (release, claims))
 
         timings = {}
         t0 = time.perf_counter()
         with torch.no_grad():
-            source_latent = self.encode(source_rgb)
+            source_latent = family.encode(source_rgb)
             exemplar_latent = self.encode_claims(composite, claims, source_latent)
         timings["encode"] = time.perf_counter() - t0
 
@@ -123,22 +123,21 @@ class Editor:
         generator = torch.Generator("cpu").manual_seed(settings.seed)
         source_noise = self.randn(source_latent.shape, generator)
         exemplar_noise = self.randn(source_latent.shape, generator)
-        schedule = make_schedule(
-            pipe.scheduler.config, settings.steps, settings.strength, model.device
-        )
-        sigma0 = schedule.sigmas[0]
-        start = source_latent + sigma0 * source_noise
+        schedule = family.schedule(settings.steps, settings.strength, work)
+        level = schedule.levels[0]
+        start = family.noised(source_latent, source_noise, level)
         if exemplar_latent is not None:  # the surgical latent: claimed cells from exemplars
             claimed = torch.from_numpy(claims > 0).to(model.device)
-            start = torch.where(claimed, exemplar_latent + sigma0 * exemplar_noise, start)
+            start = torch.where(
+                claimed, family.noised(exemplar_latent, exemplar_noise, level), start
+            )
 
-        guided = settings.guidance > 1.0
-        text = self.text(settings.prompt, settings.negative_prompt, guided)
-        kwargs = unet_kwargs(model, text, work[1], work[0], guided)
+        text = self.text(settings.prompt, settings.negative_prompt, settings.guidance)
         t0 = time.perf_counter()
         with torch.no_grad():
             final = sample(
-                denoise=lambda z, t: self.predict_noise(z, t, schedule, kwargs, settings.guidance),
+                step=family.stepper(text, schedule, work, settings.guidance, settings.seed),
+                noised=family.noised,
                 schedule=schedule,
                 source=source_latent,
                 source_noise=source_noise,
@@ -153,51 +152,36 @@ class Editor:
 
         t0 = time.perf_counter()
         with torch.no_grad():
-            decoded = self.decode(final)
+            decoded = family.decode(final)
         timings["decode"] = time.perf_counter() - t0
 
         out = source.copy()
-        edited = region.resize(decoded, (x1 - x0, y1 - y0))
-        change = combined[crop] < 1.0
-        out[crop][change, :3] = edited[change]
+        edited = win.uncut(resample.resize(decoded, win.padded))
+        x0, y0, x1, y1 = win.box
+        change = combined[y0:y1, x0:x1] < 1.0
+        out[y0:y1, x0:x1][change, :3] = edited[change]
         timings["total"] = time.perf_counter() - began
         return EditResult(
-            out, settings.seed, box, work, schedule.steps, timings, model.random_weights
+            out, settings.seed, win.box, work, schedule.steps, timings, model.random_weights
         )
 
-    def text(self, prompt: str, negative_prompt: str, guided: bool) -> TextEncoding:
+    def text(self, prompt: str, negative_prompt: str, guidance: float):
         """Encoded prompts, cached: a server sees the same prompt many times."""
-        key = (prompt, negative_prompt, guided)
+        key = (prompt, negative_prompt, guidance > 1.0, guidance)
         if key not in self._texts:
             if len(self._texts) >= self._cache_size:
                 self._texts.pop(next(iter(self._texts)))
-            self._texts[key] = encode_text(self.model, prompt, negative_prompt, guided)
+            with torch.no_grad():
+                self._texts[key] = self.model.family.encode_text(prompt, negative_prompt, guidance)
         return self._texts[key]
-
-    def predict_noise(self, latents, t, schedule, kwargs, guidance: float) -> torch.Tensor:
-        guided = guidance > 1.0
-        model_input = torch.cat([latents, latents]) if guided else latents
-        model_input = schedule.scheduler.scale_model_input(model_input, t)
-        noise = self.model.pipe.unet(model_input, t, return_dict=False, **kwargs)[0]
-        if guided:
-            uncond, cond = noise.chunk(2)
-            noise = uncond + guidance * (cond - uncond)
-        return noise
-
-    def encode(self, rgb: np.ndarray) -> torch.Tensor:
-        """The VAE's mean latent (no sampling: the forward noising adds the noise)."""
-        vae = self.model.pipe.vae
-        pixels = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None] * 2.0 - 1.0
-        pixels = pixels.to(self.model.device, vae.dtype)
-        latent = vae.encode(pixels).latent_dist.mean * vae.config.scaling_factor
-        return latent.to(self.model.dtype)
 
     def encode_claims(self, composite, claims, source_latent) -> torch.Tensor | None:
         """The exemplars' latent: each exemplar's claimed cells encoded from the
         composite, with some context, and nothing else (elsewhere it is the source's
         and never used), so the extra VAE work is proportional to the exemplars'
         area. None when nothing is claimed."""
-        factor = self.model.pipe.vae_scale_factor
+        family = self.model.family
+        factor = family.factor
         height, width = claims.shape
         latent = None
         for k in np.unique(claims[claims > 0]):
@@ -207,14 +191,8 @@ class Editor:
             mine = torch.from_numpy(claims[y0:y1, x0:x1] == k).to(self.model.device)
             latent = source_latent.clone() if latent is None else latent
             window = latent[..., y0:y1, x0:x1]
-            window.copy_(torch.where(mine, self.encode(patch), window))
+            window.copy_(torch.where(mine, family.encode(patch), window))
         return latent
-
-    def decode(self, latents: torch.Tensor) -> np.ndarray:
-        vae = self.model.pipe.vae
-        image = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor).sample
-        image = ((image[0].float() + 1.0) / 2.0).clamp(0, 1)
-        return image.permute(1, 2, 0).cpu().numpy()
 
     def randn(self, shape, generator) -> torch.Tensor:
         """Noise drawn on the CPU, so a seed gives the same edit on every device."""
@@ -271,37 +249,40 @@ def resolve_maps(exemplars, global_map, settings: EditSettings) -> list[np.ndarr
     return [maps.snap(settings.map_ops.apply(m)) for m in raw]
 
 
-def surgery(source, exemplars, edit_maps, crop, work, factor):
-    """The exemplar picture at working size and the latent cells each exemplar claims.
+def surgery(base, exemplars, edit_maps, win: region.Window, cell: int):
+    """The exemplar picture at working size and the cells (of `cell` pixels) each
+    exemplar claims; `base` is the source in the window, at working size.
 
     A cell is claimed by exemplar k (1-based) where k's map is black and k is present
     (alpha >= 0.5); where several claim a cell the later wins, as layers stack. The
-    picture has every exemplar composited over the source in order, then each one's
-    claimed pixels painted again in order, so a later exemplar that does not claim a
-    pixel cannot cover an earlier one's claim there. Work is confined to each
-    exemplar's own bounding box: exemplars are usually small parts of the canvas.
+    picture has every exemplar composited over the source in order, as ordinary "over"
+    compositing (later over earlier, each by its alpha), then each one's claimed pixels
+    painted again over the source, so a later exemplar that does not claim a pixel
+    cannot cover an earlier one's claim there. Work is confined to each exemplar's own
+    bounding box: exemplars are usually small parts of the canvas.
     """
-    base = region.resize(source[crop][..., :3], work)
+    work = win.size
     composite = base.copy()
-    lat_h, lat_w = work[1] // factor, work[0] // factor
+    lat_h, lat_w = work[1] // cell, work[0] // cell
     claims = np.zeros((lat_h, lat_w), dtype=np.int64)
     painted = []
     for k, (e, m) in enumerate(zip(exemplars, edit_maps, strict=True), start=1):
-        layer = region.resize(e.image[crop], work)
+        layer = resample.resize(win.cut(e.image, fill=0.0), work)
         box = region.bounding_box(layer[..., 3] > 0)
         if box is None:
             continue
-        win = (slice(box[1], box[3]), slice(box[0], box[2]))
-        alpha = layer[win][..., 3:]
-        blended = layer[win][..., :3] * alpha + base[win] * (1.0 - alpha)
-        composite[win] = blended * alpha + composite[win] * (1.0 - alpha)
-        m_work = region.resize(m[crop], work)
-        painted.append((win, (m_work[win] <= maps.TOLERANCE) & (alpha[..., 0] >= 0.5), blended))
-        m_lat = maps.snap(maps.to_latent(m_work, lat_h, lat_w).numpy())
-        a_lat = maps.to_latent(layer[..., 3], lat_h, lat_w).numpy()
-        claims[(m_lat == 0.0) & (a_lat >= 0.5)] = k
-    for win, claimed, blended in painted:
-        composite[win][claimed] = blended[claimed]
+        area = (slice(box[1], box[3]), slice(box[0], box[2]))
+        rgb, alpha = layer[area][..., :3], layer[area][..., 3:]
+        composite[area] = rgb * alpha + composite[area] * (1.0 - alpha)
+        over_source = rgb * alpha + base[area] * (1.0 - alpha)
+        m_work = resample.resize(win.cut(m, fill=1.0), work)
+        claimed = (m_work[area] <= maps.TOLERANCE) & (alpha[..., 0] >= 0.5)
+        painted.append((area, claimed, over_source))
+        m_cells = maps.snap(resample.to_latent(m_work, lat_h, lat_w).numpy())
+        a_cells = resample.to_latent(layer[..., 3], lat_h, lat_w).numpy()
+        claims[(m_cells == 0.0) & (a_cells >= 0.5)] = k
+    for area, claimed, over_source in painted:
+        composite[area][claimed] = over_source[claimed]
     return composite, claims
 
 
@@ -314,7 +295,7 @@ def previewer(latent: torch.Tensor, rgb: np.ndarray) -> Callable[[torch.Tensor],
 
     def fit() -> torch.Tensor:
         z = latent[0].float().reshape(latent.shape[1], -1).T.cpu()
-        target = torch.from_numpy(region.resize(rgb, (w, h))).reshape(-1, 3)
+        target = torch.from_numpy(resample.resize(rgb, (w, h))).reshape(-1, 3)
         return torch.linalg.lstsq(torch.cat([z, torch.ones(len(z), 1)], dim=1), target).solution
 
     def preview(denoised: torch.Tensor) -> np.ndarray:

@@ -2,15 +2,13 @@
 
 Maps are float arrays in [0, 1] on the source canvas. The tools here are the ones a
 painter expects (grow/shrink, feather, levels, invert, quantise), plus the automatic
-map from an exemplar's alpha and the area-averaged reduction to the latent grid.
+map from an exemplar's alpha. numpy and scipy only: `pixels map` runs without torch.
 """
 
 import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from scipy import ndimage
 
 from pixels_contract import schema
@@ -160,9 +158,3 @@ class MapOps:
         if self.quantise:
             out = quantise(out, self.quantise)
         return np.clip(out, 0.0, 1.0).astype(np.float32)
-
-
-def to_latent(m: np.ndarray, height: int, width: int) -> torch.Tensor:
-    """Area-average a pixel map onto the latent grid (no aliasing of thin features)."""
-    t = torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None, None]
-    return F.interpolate(t, size=(height, width), mode="area")[0, 0]

@@ -5,14 +5,13 @@ diffusers folder, a single ``.safetensors`` checkpoint, or a Hugging Face id. Pi
 checkpoints are refused: loading one runs whatever code its author put in it.
 """
 
-import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
 from diffusers import (
-    AutoPipelineForImage2Image,
+    DiffusionPipeline,
     StableDiffusionImg2ImgPipeline,
     StableDiffusionXLImg2ImgPipeline,
 )
@@ -21,9 +20,11 @@ from huggingface_hub import constants as hf_constants
 from huggingface_hub.utils import logging as hub_logging
 from transformers.utils import logging as transformers_logging
 
-from . import builtin_models
+from . import builtins, downloads
 from .catalog import ALIASES, DEVICES, DTYPES
+from .downloads import Progress
 from .errors import PixelsError
+from .families import FAMILIES, Family, family_of
 
 PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl")
 ALTERNATIVES = (
@@ -34,22 +35,23 @@ ALTERNATIVES = (
 
 @dataclass
 class LoadedModel:
-    """A pipeline ready to edit with, and what the user should be told about it."""
+    """A pipeline ready to edit with, its family, and what the user should be told."""
 
     name: str
-    pipe: StableDiffusionXLImg2ImgPipeline | StableDiffusionImg2ImgPipeline
+    pipe: object  # the family's diffusers image-to-image pipeline
     device: torch.device
     dtype: torch.dtype
     random_weights: bool
+    working_size: int | None = None  # a built model's own, else the family's native size
+    family: Family = field(init=False)
 
-    @property
-    def is_sdxl(self) -> bool:
-        return isinstance(self.pipe, StableDiffusionXLImg2ImgPipeline)
+    def __post_init__(self):
+        self.family = family_of(self.pipe, self.device, self.dtype)
 
     @property
     def native_size(self) -> int:
-        """The side, in pixels, of the square the model was trained at."""
-        return self.pipe.unet.config.sample_size * self.pipe.vae_scale_factor
+        """The side, in pixels, of the square the model works at (was trained at)."""
+        return self.working_size or self.family.native_size
 
 
 def pick_device(name: str) -> torch.device:
@@ -72,92 +74,143 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def pick_dtype(name: str, device: torch.device) -> torch.dtype:
-    """`auto` is fp16 on a GPU and fp32 on the CPU, where fp16 is slow or unsupported."""
+def pick_dtype(name: str, device: torch.device, half: torch.dtype = torch.float16) -> torch.dtype:
+    """`auto` is the model's half precision on a GPU and fp32 on the CPU, where half
+    precision is slow or unsupported."""
     dtypes = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
     if name not in DTYPES:
         raise PixelsError(f"{name!r:.40} is not a dtype; choose {', '.join(DTYPES)}.", "dtype")
     if name == "auto":
-        return torch.float32 if device.type == "cpu" else torch.float16
-    if name == "fp16" and device.type == "cpu":
+        return torch.float32 if torch.device(device).type == "cpu" else half
+    if name == "fp16" and torch.device(device).type == "cpu":
         raise PixelsError("fp16 does not run on the CPU. Use fp32 or bf16.", "dtype")
     return dtypes[name]
 
 
-def load_model(name: str, device: str = "auto", dtype: str = "auto") -> LoadedModel:
-    """Load `name` onto the chosen device, as an image-to-image pipeline."""
+def load_model(
+    name: str,
+    device: str = "auto",
+    dtype: str = "auto",
+    offload: bool = False,
+    progress: Progress | None = None,
+) -> LoadedModel:
+    """Load `name` onto the chosen device, as an image-to-image pipeline. `offload` keeps
+    each component on the CPU until it runs (for cards smaller than the model);
+    `progress` hears of a download's bytes."""
     quiet_libraries()
     dev = pick_device(device)
-    dt = pick_dtype(dtype, dev)
-    if name == "sdxl-random":
-        return LoadedModel(name, on_device(builtin_models.sdxl_random(dev, dt), dev), dev, dt, True)
-    source = str(builtin_models.tiny_folder()) if name == "tiny" else ALIASES.get(name, name)
+    if name in builtins.FULL:
+        dt = pick_dtype(dtype, dev, half=builtins.HALF[name])
+        pipe = place(
+            builtins.full(name, dev if not offload else torch.device("cpu"), dt), dev, offload
+        )
+        return LoadedModel(name, pipe, dev, dt, random_weights=True)
+    source = str(builtins.tiny_folder(name)) if name in builtins.TINY else ALIASES.get(name, name)
     path = Path(source).expanduser()
     if path.suffix.lower() in PICKLE_SUFFIXES:
         raise PixelsError(
             f"refusing to load {name}: {path.suffix} files are Python pickles, and loading "
             "one runs any code its author put in it. Use the .safetensors version of the "
-            "model, or a diffusers folder."
+            "model, or a diffusers folder.",
+            "model",
         )
     if path.suffix.lower() == ".safetensors":
         if not path.is_file():
-            raise PixelsError(f"model file not found: {path}. Check the path.")
+            raise PixelsError(f"model file not found: {path}. Check the path.", "model")
+        dt = pick_dtype(dtype, dev)
         pipe = from_single_file(path, dt)
     elif path.is_dir():
         if not (path / "model_index.json").is_file():
             raise PixelsError(
-                f"{path} is not a diffusers model folder (it has no model_index.json). "
-                "Point --model at the folder that holds model_index.json, or at a "
-                ".safetensors file."
+                f"{path} is not a diffusers model folder (it has no model_index.json). Give "
+                "the folder that holds model_index.json, or a .safetensors file.",
+                "model",
             )
+        dt = pick_dtype(dtype, dev, half=half_dtype(path))
         pipe = from_pretrained(path, dt)
     elif path.is_absolute() or source.startswith((".", "~")):
-        raise PixelsError(f"model folder not found: {path}. Check the path.")
+        raise PixelsError(f"model folder not found: {path}. Check the path.", "model")
     else:
-        pipe = from_hub(source, dt)
-    random_weights = path.is_dir() and (path / builtin_models.RANDOM_MARKER).is_file()
-    return LoadedModel(name, on_device(pipe, dev), dev, dt, random_weights)
+        dt = pick_dtype(dtype, dev, half=half_dtype(source))
+        pipe = from_hub(source, dt, progress)
+    built = builtins.built(path) if path.is_dir() else None
+    native = built["native_size"] if built else None
+    pipe = place(pipe, dev, offload)
+    return LoadedModel(name, pipe, dev, dt, built is not None, native)
 
 
-def on_device(pipe, device: torch.device):
-    """Move to `device`; a VAE that overflows in fp16 (SDXL's) stays in fp32, as diffusers
-    would upcast it for every encode and decode anyway."""
-    pipe.to(device)
-    if pipe.vae.dtype == torch.float16 and pipe.vae.config.force_upcast:
-        pipe.vae.to(torch.float32)
+def half_dtype(source) -> torch.dtype:
+    """The half precision a model runs in on a GPU: bf16 for the flow transformers,
+    trained and published in it (fp16 overflows in them), fp16 for the UNets. Read from
+    the folder's (or the cached repository's) model_index.json; fp16 when it cannot be."""
+    try:
+        name = DiffusionPipeline.load_config(source, local_files_only=True)["_class_name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return torch.float16
+    flow = ("Flux", "StableDiffusion3", "Chroma")
+    return torch.bfloat16 if name.startswith(flow) else torch.float16
+
+
+def place(pipe, device: torch.device, offload: bool):
+    """Move to `device`, or, with `offload`, keep each component on the CPU until it
+    runs (diffusers' model CPU offload: the card holds one component at a time). A VAE
+    that overflows in fp16 (SDXL's) runs in fp32, as diffusers would upcast it for every
+    encode and decode anyway."""
+    vae = getattr(pipe, "vae", None)
+    if vae is not None and vae.dtype == torch.float16 and vae.config.force_upcast:
+        vae.to(torch.float32)
+    if offload and device.type != "cpu":
+        pipe.enable_model_cpu_offload(device=device)
+    else:
+        pipe.to(device)
     return pipe
 
 
 def from_pretrained(source, dtype: torch.dtype, local_files_only: bool = False):
-    """A diffusers folder or Hub id, safetensors weights only."""
-    try:
-        pipe = AutoPipelineForImage2Image.from_pretrained(
-            source, dtype=dtype, use_safetensors=True, local_files_only=local_files_only
-        )
-    except (OSError, ValueError) as e:
-        raise PixelsError(
-            f"could not load model {source}: {first_line(e)}. If it is a Hugging Face id, "
-            f"this machine may be offline or the id misspelt. {ALTERNATIVES}"
-        ) from None
-    return supported(pipe, source)
+    """A diffusers folder or Hub id, safetensors weights only (the half-precision variant
+    first, where the model runs in half precision and the folder has one), as the
+    image-to-image pipeline of its family (a text-to-image checkpoint is converted)."""
+    for variant in half_variant(dtype), None:
+        try:
+            pipe = DiffusionPipeline.from_pretrained(
+                source,
+                dtype=dtype,
+                use_safetensors=True,
+                local_files_only=local_files_only,
+                variant=variant,
+            )
+        except (OSError, ValueError) as e:
+            if variant is not None:
+                continue  # no such variant: the full-precision files, cast
+            raise PixelsError(
+                f"could not load model {source}: {first_line(e)}. If it is a Hugging Face "
+                f"id, this machine may be offline or the id misspelt. {ALTERNATIVES}"
+            ) from None
+        return as_img2img(pipe, source)
 
 
-def from_hub(repo_id: str, dtype: torch.dtype):
-    """A Hub id: from the local cache if it is there, else downloaded once. An offline
-    machine is told so at once instead of after a minute of retries."""
+def half_variant(dtype: torch.dtype) -> str | None:
+    """The files to prefer: the "fp16" variant for a model run in fp16 or bf16 (half
+    the download and memory of the full-precision files it would be cast from)."""
+    return "fp16" if dtype in (torch.float16, torch.bfloat16) else None
+
+
+def from_hub(repo_id: str, dtype: torch.dtype, progress: Progress | None = None):
+    """A Hub id: from the local cache if it is there, else downloaded once, with
+    progress. An offline machine is told so at once instead of after a minute of
+    retries; a gated model, how to get access."""
     try:
         return from_pretrained(repo_id, dtype, local_files_only=True)
     except PixelsError:
         pass
-    host = urlparse(hf_constants.ENDPOINT).hostname
-    try:
-        socket.create_connection((host, 443), timeout=5).close()
-    except OSError:
+    if not downloads.reachable():
+        host = urlparse(hf_constants.ENDPOINT).hostname
         raise PixelsError(
             f"model {repo_id} is not in the local Hugging Face cache and {host} cannot be "
             f"reached (offline?), so it cannot be downloaded. {ALTERNATIVES}"
-        ) from None
-    return from_pretrained(repo_id, dtype)
+        )
+    folder = downloads.fetch(repo_id, half_variant(dtype), progress)
+    return from_pretrained(folder, dtype, local_files_only=True)
 
 
 def from_single_file(path: Path, dtype: torch.dtype):
@@ -175,13 +228,17 @@ def from_single_file(path: Path, dtype: torch.dtype):
     )
 
 
-def supported(pipe, source):
-    """Only the Stable Diffusion UNet families run the PIXELS loop as written here."""
-    if isinstance(pipe, StableDiffusionXLImg2ImgPipeline | StableDiffusionImg2ImgPipeline):
-        return pipe
+def as_img2img(pipe, source):
+    """The pipeline as its family's image-to-image pipeline, before it is moved to a
+    device; a PixelsError naming the families when none runs it."""
+    for family in FAMILIES:
+        if family.takes(pipe):
+            return pipe
+        if type(pipe) in family.twins:
+            return family.twins[type(pipe)].from_pipe(pipe)
     raise PixelsError(
-        f"{source} is a {type(pipe).__name__}; PIXELS Studio runs Stable Diffusion 1.x/2.x "
-        "and SDXL (base or refiner) checkpoints."
+        f"{source} is a {type(pipe).__name__}; PIXELS Studio runs "
+        f"{', '.join(family.title for family in FAMILIES)} checkpoints."
     )
 
 

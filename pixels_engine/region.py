@@ -1,15 +1,16 @@
 """The region an edit works on, and the size it is sampled at.
 
 Only pixels whose map is below 1 can change, so the model only needs to see their
-bounding box plus some context. That box is sampled at the model's native pixel count
-(SDXL was trained at about 1024 x 1024) and pasted back at the canvas's own size.
+bounding box plus some context. That box is grown to the shape of the nearest of a few
+working sizes (SDXL's training buckets, at the model's own pixel count), never
+stretched, and pasted back at the canvas's own size. Shapes therefore repeat: the model
+sees the sizes it was trained at, and a compiled model compiles for a few shapes only.
 """
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
 ALIGN = 64  # pixels: latents divisible by 8, as every SD UNet's down-sampling needs
@@ -42,24 +43,78 @@ def with_context(box: Box, context: float, width: int, height: int) -> Box:
     return with_margin(box, margin, width, height)
 
 
-def working_size(width: int, height: int, native: int) -> tuple[int, int]:
-    """(width, height) with about native*native pixels, the box's aspect ratio, and
-    sides in multiples of ALIGN."""
-    scale = native / math.sqrt(width * height)
-    w = max(ALIGN, round(width * scale / ALIGN) * ALIGN)
-    h = max(ALIGN, round(height * scale / ALIGN) * ALIGN)
-    return w, h
+# SDXL's training buckets, (width, height) at 1024 x 1024 pixels; their transposes too.
+BUCKETS = ((1024, 1024), (1152, 896), (1216, 832), (1344, 768), (1536, 640))
 
 
-def resize(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resample an H x W (x C) float array to (width, height), antialiased when shrinking."""
-    width, height = size
-    if array.shape[1] == width and array.shape[0] == height:
-        return array
-    t = torch.from_numpy(np.ascontiguousarray(array))
-    t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
-    out = F.interpolate(
-        t, size=(height, width), mode="bicubic", antialias=True, align_corners=False
-    )
-    out = out[0, 0] if array.ndim == 2 else out[0].permute(1, 2, 0)
-    return out.clamp(0, 1).numpy()
+def buckets(native: int) -> list[tuple[int, int]]:
+    """The working sizes of a model trained at native x native pixels: the buckets'
+    shapes at its pixel count, sides in multiples of ALIGN."""
+    scale = native / 1024
+    sizes = {
+        (max(ALIGN, round(w * scale / ALIGN) * ALIGN), max(ALIGN, round(h * scale / ALIGN) * ALIGN))
+        for w, h in BUCKETS
+    }
+    return sorted(sizes | {(h, w) for w, h in sizes})
+
+
+@dataclass(frozen=True)
+class Window:
+    """What the model sees: `box` of the canvas and, where the canvas is too small for
+    the bucket's shape, `pad` pixels beyond its edges (left, top, right, bottom), the
+    whole sampled at `size`."""
+
+    box: Box
+    pad: tuple[int, int, int, int]
+    size: tuple[int, int]
+
+    def cut(self, array: np.ndarray, fill: float | None = None) -> np.ndarray:
+        """The window of an H x W (x C) canvas array; the pad repeats the edge pixels
+        (`fill` None: the picture goes on) or takes `fill` (a map's white, an
+        exemplar's transparency)."""
+        x0, y0, x1, y1 = self.box
+        part = array[y0:y1, x0:x1]
+        left, top, right, bottom = self.pad
+        if not any(self.pad):
+            return part
+        widths = ((top, bottom), (left, right)) + ((0, 0),) * (array.ndim - 2)
+        if fill is None:
+            return np.pad(part, widths, mode="edge")
+        return np.pad(part, widths, mode="constant", constant_values=fill)
+
+    def uncut(self, array: np.ndarray) -> np.ndarray:
+        """The box's part of an array of the padded window's size."""
+        x0, y0, x1, y1 = self.box
+        left, top, _, _ = self.pad
+        return array[top : top + y1 - y0, left : left + x1 - x0]
+
+    @property
+    def padded(self) -> tuple[int, int]:
+        """(width, height) of the window with its pad, in canvas pixels."""
+        x0, y0, x1, y1 = self.box
+        left, top, right, bottom = self.pad
+        return x1 - x0 + left + right, y1 - y0 + top + bottom
+
+
+def window(box: Box, width: int, height: int, native: int) -> Window:
+    """The bucket whose shape is nearest the box's, and the box grown on its short side
+    to that shape: centred, moved to stay on the canvas, padded where it cannot."""
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    size = min(buckets(native), key=lambda s: abs(math.log(s[0] / s[1]) - math.log(bw / bh)))
+    aspect = size[0] / size[1]
+    gw, gh = max(bw, round(bh * aspect)), max(bh, round(bw / aspect))
+    x0, x1, left, right = grow(box[0], box[2], gw, width)
+    y0, y1, top, bottom = grow(box[1], box[3], gh, height)
+    return Window((x0, y0, x1, y1), (left, top, right, bottom), size)
+
+
+def grow(start: int, end: int, length: int, limit: int) -> tuple[int, int, int, int]:
+    """[start, end) grown to `length` around its centre and moved into [0, limit); when
+    the canvas is shorter than `length`, all of it, padded evenly on both sides:
+    (start, end, pad before, pad after)."""
+    if length >= limit:
+        before = (length - limit) // 2
+        return 0, limit, before, length - limit - before
+    extra = length - (end - start)
+    start = min(max(start - extra // 2, 0), limit - length)
+    return start, start + length, 0, 0

@@ -30,11 +30,11 @@ class EditSettings:
     feather: float = DEFAULT["feather"]
     quantise: int = DEFAULT["quantise"]
 
-    def validate(self) -> None:
+    def validate(self, family: str | None = None) -> None:
         """PixelsError naming the field (its schema name) of the first value the contract
-        does not allow."""
+        does not allow, for a model family (its schema name) or any model."""
         try:
-            schema.parse(asdict(self))
+            schema.parse(asdict(self), family)
         except schema.Invalid as e:
             raise PixelsError(e.text, e.field) from None
 

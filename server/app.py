@@ -1,29 +1,32 @@
-"""The server: one port where `websockets` owns the socket, upgrades /v1/edit to the edit
-channel and hands every other HTTP request to the Flask app.
+"""The server: one port where `websockets` owns the socket; `exchange` reads each
+connection's first request, lets websockets upgrade /v1/edit to the edit channel and
+answers every other HTTP request with the Flask routes.
 
     asyncio.run(Server(Config(model="tiny")).serve())
 """
 
 import asyncio
 import contextlib
-import hmac
+import functools
 import logging
 import signal
 import threading
 import time
-import urllib.parse
 from collections import deque
 from importlib.metadata import PackageNotFoundError, version
 
 from websockets.asyncio.server import serve
+from websockets.datastructures import Headers
+from websockets.http11 import Response
 
 from pixels_contract.messages import (
+    BAD_REQUEST,
     EDIT_PATH,
     KEEPALIVE_INTERVAL,
     KEEPALIVE_TIMEOUT,
+    NOT_FOUND,
     PROTOCOL_VERSION,
     SHUTTING_DOWN,
-    TOKEN_HEADER,
     TOO_LARGE,
     Cancelled,
     Queued,
@@ -33,14 +36,15 @@ from pixels_contract.messages import (
 from pixels_contract.protocol import EditSubmitted
 from pixels_engine.budget import job_bytes
 
-from . import http
+from . import exchange, routes
 from .channel import Channel
-from .config import Config, is_loopback
+from .config import Config
 from .jobs import FairQueue, Job
+from .refusals import Guard, HTTPError
 from .worker import Load, Worker
 
 log = logging.getLogger("pixels.server")
-CAPABILITIES = ["edit", "cancel", "progress", "preview", "fair-queue", "models"]
+CAPABILITIES = ["edit", "map", "cancel", "progress", "preview", "fair-queue", "models"]
 RECENT_JOBS = 20
 
 
@@ -55,12 +59,13 @@ class Server:
     def __init__(self, config: Config):
         config.validate()
         self.config = config
-        self.queue = FairQueue(config.limits.queue_size)
-        load = Load(config.model, config.device, config.dtype)
+        self.queue = FairQueue(config.limits.queue_size, config.limits.max_job_bytes)
+        load = Load(config.model, config.device, config.dtype, config.offload, config.compile)
         self.worker = Worker(self.queue, load, config.preview_interval, self.taken, self.finished)
         self.recent: deque[Job] = deque(maxlen=RECENT_JOBS)
         self.channels: set[Channel] = set()
-        self.http = http.create_app(self)
+        self.routes = routes.create_app(self)
+        self.guard = Guard(config.host, config.token)
         self.started = time.time()
         self.port = config.port
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -78,11 +83,21 @@ class Server:
             CAPABILITIES,
         )
 
+    def family(self) -> str | None:
+        """The serving model's family in the edit contract, None while none serves."""
+        model = self.worker.model
+        return None if model is None else model.family.schema_name
+
     def model_info(self) -> dict:
         """The model in use; while there is none, the name and state of its load."""
-        model, load = self.worker.model, self.worker.load
+        load = self.worker.load
+        return self.serving_model() or {"name": load.name, "state": load.state}
+
+    def serving_model(self) -> dict | None:
+        """The model that serves the edits, None until one has loaded."""
+        model = self.worker.model
         if model is None:
-            return {"name": load.name, "state": load.state}
+            return None
         return {
             "name": model.name,
             "state": "ready",
@@ -90,6 +105,7 @@ class Server:
             "dtype": str(model.dtype).removeprefix("torch."),
             "random_weights": model.random_weights,
             "native_size": model.native_size,
+            "family": model.family.schema_name,
             "low_memory": self.worker.low_memory,
         }
 
@@ -163,45 +179,35 @@ class Server:
         finally:
             self.channels.discard(channel)
 
-    async def process_request(self, connection, request):
-        """Refuse what is not allowed; let /v1/edit upgrade; answer the rest with Flask."""
-        path = urllib.parse.urlsplit(request.path).path
-        refusal = self.refusal(request, path)
-        if refusal is not None:
-            return connection.respond(*refusal)
-        if path == EDIT_PATH:
-            return None  # the websocket handshake; websockets checks the Origin
-        peer = connection.remote_address[0]
-        return await asyncio.to_thread(http.respond, self.http, request, peer)
+    def serve_http(self, request: exchange.Request) -> exchange.Answer:
+        """A plain HTTP request, past the guards, to the Flask routes (in a worker thread)."""
+        path, query, headers = request.path, request.query, request.headers
+        self.guard.check(path, query, headers, request.port, websocket=False)
+        return exchange.call_wsgi(self.routes, request)
 
-    def refusal(self, request, path: str) -> tuple[int, str] | None:
-        """(status, reason) if the request must not be served."""
-        origin = request.headers.get("Origin")
-        if origin is not None and (path == EDIT_PATH or origin not in self.own_origins()):
-            return 403, f"requests from web pages ({origin[:100]}) are refused.\n"
-        if is_loopback(self.config.host):
-            host = request.headers.get("Host", "")
-            if host not in self.own_hosts():  # a DNS-rebinding page calls us by its name
-                return 403, f"unknown Host {host[:100]!r}; use 127.0.0.1:{self.port}.\n"
-        if self.config.token and path != "/health" and not self.authorised(request):
-            return 401, f"a token is required: send the header {TOKEN_HEADER}: Bearer TOKEN.\n"
-        return None
+    def process_request(self, connection, request) -> Response | None:
+        """A WebSocket upgrade (`exchange` has checked its head): refuse what is not
+        allowed; only the edit channel upgrades."""
+        path, query = exchange.split_target(request.path)
+        headers = {name.lower(): value for name, value in request.headers.raw_items()}
+        try:
+            self.guard.check(path, query, headers, connection.local_address[1], websocket=True)
+            if path != EDIT_PATH:
+                raise HTTPError(404, NOT_FOUND, f"no WebSocket at {path[:100]}; use {EDIT_PATH}.")
+        except HTTPError as e:
+            return upgrade_refused(e)
+        return None  # websockets shakes hands (and checks the Origin once more)
 
-    def own_hosts(self) -> set[str]:
-        names = {"127.0.0.1", "localhost", "[::1]", self.config.host}
-        return {f"{name}:{self.port}" for name in names}
-
-    def own_origins(self) -> set[str]:
-        return {f"http://{host}" for host in self.own_hosts()}
-
-    def authorised(self, request) -> bool:
-        """The token from the header, or from ?token= (for the status page in a browser);
-        compared in constant time."""
-        given = request.headers.get(TOKEN_HEADER, "").removeprefix("Bearer ").strip()
-        if not given:
-            query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.path).query)
-            given = query.get("token", [""])[0]
-        return hmac.compare_digest(given.encode(), self.config.token.encode())
+    def process_response(self, connection, request, response) -> Response | None:
+        """websockets' own refusals of a malformed upgrade (no Sec-WebSocket-Key, ...) in
+        the JSON of every other error."""
+        ours = "application/json" in response.headers.get_all("Content-Type")
+        if response.status_code == 101 or ours:
+            return None
+        message = response.body.decode("utf-8", "replace").strip()
+        upgrade = [("Upgrade", v) for v in response.headers.get_all("Upgrade")]  # on a 426
+        error = HTTPError(response.status_code, BAD_REQUEST, message, headers=upgrade)
+        return upgrade_refused(error)
 
     async def serve(self, ready=None) -> None:
         """Serve until SIGINT or SIGTERM (or the `stop` future), then shut down cleanly:
@@ -218,7 +224,10 @@ class Server:
             self.handle,
             self.config.host,
             self.config.port,
+            create_connection=functools.partial(exchange.Connection, serve_http=self.serve_http),
+            open_timeout=exchange.OPEN_TIMEOUT,
             process_request=self.process_request,
+            process_response=self.process_response,
             origins=[None],  # plug-ins send no Origin; browsers always do
             max_size=limits.max_frame_bytes,
             compression=None,  # PNG frames are compressed already
@@ -243,6 +252,13 @@ class Server:
     def request_stop(self) -> None:
         if not self.stop.done():
             self.stop.set_result(None)
+
+
+def upgrade_refused(error: HTTPError) -> Response:
+    """The answer to a refused WebSocket upgrade; websockets adds the Server header."""
+    body = error.body()
+    framing = [("Content-Length", str(len(body))), ("Connection", "close")]
+    return Response(error.status, error.reason, Headers([*error.headers, *framing]), body)
 
 
 def gigabytes(count: int) -> str:

@@ -76,6 +76,7 @@ class Channel:
             except TimeoutError:
                 protocol.expire(time.monotonic())
             else:
+                protocol.family = self.server.family()
                 protocol.receive(data, time.monotonic())
             for data in protocol.data_to_send():
                 self.outbox.put_nowait([data])

@@ -15,6 +15,8 @@ class Config:
     model: str = "tiny"
     device: str = "auto"
     dtype: str = "auto"
+    offload: bool = False  # components on the CPU until they run (cards smaller than the model)
+    compile: str = "off"  # the denoiser compiled: off, blocks or full (pixels_engine.compiled)
     token: str | None = None
     limits: Limits = field(default_factory=Limits)
     preview_interval: float = 0.2  # seconds between preview images of one job
@@ -48,3 +50,8 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def bracketed(host: str) -> str:
+    """A host as a URL or a Host header writes it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host

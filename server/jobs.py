@@ -35,6 +35,11 @@ class Job:
     error: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @property
+    def encoded(self) -> int:
+        """Bytes of its images as sent, held until it runs."""
+        return sum(len(frame.data) for frame in self.frames)
+
     def request_cancel(self) -> bool:
         """Ask the job to stop; False if it has already ended (its last message is sent)."""
         with self._lock:
@@ -74,12 +79,15 @@ class Job:
 
 
 class FairQueue:
-    """At most `capacity` waiting jobs; `get` takes one from each owner in turn."""
+    """At most `capacity` waiting jobs, holding at most `max_bytes` of images together
+    (so that many requests cannot do what no single one may: exhaust the memory); `get`
+    takes one from each owner in turn."""
 
-    def __init__(self, capacity: int):
-        self.capacity = capacity
+    def __init__(self, capacity: int, max_bytes: int):
+        self.capacity, self.max_bytes = capacity, max_bytes
         self._lanes: OrderedDict[object, deque[Job]] = OrderedDict()
         self._size = 0
+        self._bytes = 0
         self._woken = False
         self._closed = False
         self._cond = threading.Condition()
@@ -97,8 +105,16 @@ class FairQueue:
                     f"the queue is full ({self.capacity} jobs waiting). Try again when one of "
                     "your jobs has finished.",
                 )
+            if self._bytes + job.encoded > self.max_bytes:
+                raise Refusal(
+                    QUEUE_FULL,
+                    f"the waiting jobs hold {self._bytes / 2**30:.1f} GB of images, and this "
+                    f"one's {job.encoded / 2**30:.1f} GB would pass the server's "
+                    f"{self.max_bytes / 2**30:.1f} GB. Try again when a job has finished.",
+                )
             self._lanes.setdefault(job.owner, deque()).append(job)
             self._size += 1
+            self._bytes += job.encoded
             self._cond.notify_all()
 
     def get(self) -> Job | None:
@@ -111,6 +127,7 @@ class FairQueue:
             owner, lane = next(iter(self._lanes.items()))
             job = lane.popleft()
             self._size -= 1
+            self._bytes -= job.encoded
             del self._lanes[owner]
             if lane:  # the owner goes to the back of the line
                 self._lanes[owner] = lane
@@ -124,6 +141,7 @@ class FairQueue:
                 return False
             lane.remove(job)
             self._size -= 1
+            self._bytes -= job.encoded
             if not lane:
                 del self._lanes[job.owner]
             return True
@@ -147,6 +165,6 @@ class FairQueue:
             self._closed = True
             jobs = [job for lane in self._lanes.values() for job in lane]
             self._lanes.clear()
-            self._size = 0
+            self._size = self._bytes = 0
             self._cond.notify_all()
             return jobs

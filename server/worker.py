@@ -28,10 +28,11 @@ from pixels_contract.messages import (
 from pixels_contract.png import encode_grey
 from pixels_engine import Cancelled as EditCancelled
 from pixels_engine import Editor, EditSettings, Exemplar, PixelsError, load_model
+from pixels_engine.compiled import Compiling, compile_model, warm_up
 from pixels_engine.editor import edit_map
 from pixels_engine.images import to_uint8
 from pixels_engine.models import first_line
-from pixels_engine.region import bounding_box
+from pixels_engine.region import bounding_box, buckets
 
 from . import images
 from .jobs import FairQueue, Job
@@ -47,11 +48,18 @@ class Load:
     name: str
     device: str = "auto"
     dtype: str = "auto"
+    offload: bool = False
+    compile: str = "off"  # off, blocks or full (pixels_engine.compiled)
     state: str = "waiting"
     requested: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
     error: str | None = None
+    downloaded: int = 0  # bytes of a download from the Hub, while one runs
+    download_size: int = 0
+    compiling: Compiling | None = None  # the model's compile, once it has started
+    compile_state: str = "off"  # off, compiling (eager serves meanwhile), ready, failed
+    compile_shapes: int = 0  # working sizes to compile for
 
     def as_dict(self) -> dict:
         end = self.finished or time.time()
@@ -59,10 +67,25 @@ class Load:
             "name": self.name,
             "device": self.device,
             "dtype": self.dtype,
+            "offload": self.offload,
             "state": self.state,
             "elapsed_s": round(end - self.started, 2) if self.started else 0.0,
+            "downloaded_mb": round(self.downloaded / 2**20, 1),
+            "download_mb": round(self.download_size / 2**20, 1),
+            "compile": {
+                "mode": self.compile,
+                "state": self.compile_state,
+                "shapes": self.compile_shapes,
+                "shapes_done": len(self.compiling.shapes) if self.compiling else 0,
+                "graphs": self.compiling.compiles if self.compiling else 0,
+                "artifacts_loaded": self.compiling.loaded if self.compiling else 0,
+            },
             "error": self.error,
         }
+
+    def progress(self, done: int, total: int) -> None:
+        """A download's bytes (from the loading thread)."""
+        self.downloaded, self.download_size = done, total
 
 
 class Worker(threading.Thread):
@@ -82,14 +105,16 @@ class Worker(threading.Thread):
         self._lock = threading.Lock()
         self._stopping = False
 
-    def request_load(self, name: str, device: str, dtype: str) -> Load:
+    def request_load(
+        self, name: str, device: str, dtype: str, offload: bool = False, compile: str = "off"
+    ) -> Load:
         """Load (or switch to) a model after the running job; the old one serves until then."""
         with self._lock:
             if self.load.state in ("waiting", "loading"):
                 raise Refusal(
                     BUSY, f"model {self.load.name} is still loading; wait for it to finish."
                 )
-            self.load = Load(name, device, dtype)
+            self.load = Load(name, device, dtype, offload, compile)
         self.queue.wake()
         return self.load
 
@@ -115,18 +140,43 @@ class Worker(threading.Thread):
         """Load `load.name`; on failure the old model (if any) stays."""
         load.state, load.started = "loading", time.time()
         try:
-            model = load_model(load.name, load.device, load.dtype)
+            model = load_model(load.name, load.device, load.dtype, load.offload, load.progress)
         except Exception as e:  # a broken checkpoint must not take the server down
             known = isinstance(e, PixelsError)
             load.error = str(e) if known else f"{type(e).__name__}: {first_line(e)}"
             load.state, load.finished = "failed", time.time()
             log.error("could not load model %s: %s", load.name, load.error, exc_info=not known)
             return
+        if load.compile == "blocks":  # seconds: before serving, for the square size
+            model, load.compiling = compile_model(model, "blocks")
+            load.compile_shapes = 1
+            warm_up(Editor(model), load.compiling, [(model.native_size, model.native_size)])
+            load.compile_state = "ready"
         self.model, self.editor, self.low_memory = model, Editor(model), False
         if torch.cuda.is_available():
             torch.cuda.empty_cache()  # the old model's memory
         load.state, load.finished = "ready", time.time()
         log.info("model %s ready on %s (%s)", model.name, model.device, model.dtype)
+        if load.compile == "full":  # minutes: the eager model serves meanwhile
+            threading.Thread(target=self.compile_full, args=(load, model), daemon=True).start()
+
+    def compile_full(self, load: Load, model) -> None:
+        """Compile the whole denoiser for every working size on synthetic edits, then
+        serve with it; until then, and if it fails, the eager model serves."""
+        load.compile_state = "compiling"
+        try:
+            compiled, load.compiling = compile_model(model, "full")
+            shapes = buckets(model.native_size)
+            load.compile_shapes = len(shapes)
+            warm_up(Editor(compiled), load.compiling, shapes)
+        except Exception as e:  # the eager model goes on serving
+            load.compile_state = "failed"
+            log.exception("compiling %s failed; the model serves uncompiled: %s", model.name, e)
+            return
+        if self.model is model:  # not switched away meanwhile
+            self.model, self.editor = compiled, Editor(compiled)
+        load.compile_state = "ready"
+        log.info("model %s compiled for %d working sizes", model.name, len(shapes))
 
     def run_job(self, job: Job) -> None:
         """Run one job and tell its owner how it ended, whatever happens."""
@@ -259,13 +309,7 @@ class Worker(threading.Thread):
         the cached blocks of the failed attempt are released."""
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        pipe = self.model.pipe
-        if on:
-            pipe.enable_attention_slicing()
-            pipe.vae.enable_tiling()
-        else:
-            pipe.disable_attention_slicing()
-            pipe.vae.disable_tiling()
+        self.model.family.low_memory(on)
         self.low_memory = on
 
 

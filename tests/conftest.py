@@ -1,4 +1,4 @@
-"""Shared fixtures: the built-in tiny model, built fresh into a temporary cache once per
+"""Shared fixtures: the built-in tiny models, built fresh into a temporary cache once per
 run, so every run also proves the build -> save -> from_pretrained path. It runs on the
 CPU unless PIXELS_TEST_DEVICE names another device (the GPU check sets cuda). `server`
 is a real `pixels serve` on loopback, shared by the tests that need no special limits.
@@ -40,10 +40,23 @@ def model_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tiny(model_cache):
+def built_model(model_cache):
+    """A model built here by name ("tiny-flux", ...), loaded once per run."""
     from pixels_engine import load_model
 
-    return load_model("tiny", device=os.environ.get("PIXELS_TEST_DEVICE", "cpu"))
+    loaded = {}
+
+    def load(name: str):
+        if name not in loaded:
+            loaded[name] = load_model(name, device=os.environ.get("PIXELS_TEST_DEVICE", "cpu"))
+        return loaded[name]
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def tiny(built_model):
+    return built_model("tiny")
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 Errors must be one clear line on stderr with exit status 2, never a traceback."""
 
+import json
 import os
 import subprocess
 import sys
@@ -232,3 +233,35 @@ def test_map_errors_name_the_problem(files, capsys):
         str(files["dir"] / "m.png"),
     )
     assert "--quantise" in err
+
+
+LIGHT_RUN = """
+import json, sys
+from pixels_cli.main import main
+try:
+    status = main(sys.argv[1:])
+except SystemExit as e:
+    status = e.code
+heavy = {"torch", "diffusers", "transformers", "pixels_engine.editor"} & set(sys.modules)
+print(json.dumps({"status": status, "heavy": sorted(heavy)}), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("command", ["help", "install-plugin", "edit-server", "map"])
+def test_commands_that_run_no_model_load_no_model_library(command, files, server, tmp_path):
+    """`pixels --help`, install-plugin, edit --server and map start without torch or
+    diffusers (seconds on a small machine), so they feel instant."""
+    argv = {
+        "help": ["--help"],
+        "install-plugin": ["install-plugin", "krita", "--profile", str(tmp_path)],
+        "edit-server": [
+            *("edit", "--source", files["source"], "--exemplar", files["rug"]),
+            *("--server", server.url, "--steps", "2", "--out", str(tmp_path / "out.png")),
+        ],
+        "map": ["map", "--map", files["lake-map"], "--grow", "3", "--out", str(tmp_path / "m.png")],
+    }[command]
+    done = subprocess.run(
+        [sys.executable, "-c", LIGHT_RUN, *argv], capture_output=True, text=True, timeout=300
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report == {"status": 0, "heavy": []}, done.stderr

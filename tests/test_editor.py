@@ -5,10 +5,9 @@ import pytest
 import torch
 
 from pixels_cli import samples
-from pixels_engine import Cancelled, EditSettings, Exemplar, PixelsError
+from pixels_engine import Cancelled, EditSettings, Exemplar, PixelsError, region
 from pixels_engine.editor import resolve_maps, surgery
-from pixels_engine.region import resize
-from pixels_engine.sampler import make_schedule
+from pixels_engine.resample import resize
 
 FAST = EditSettings(steps=10, strength=0.5, seed=11)
 
@@ -48,18 +47,34 @@ def test_later_exemplar_wins_where_both_claim_and_absent_ones_claim_nothing():
     blue = square(size, 24, 24, 64, 64, (0, 0, 1))
     black = np.zeros((size, size), np.float32)
     grey_blue = np.full((size, size), 0.5, np.float32)
-    crop = (slice(0, size), slice(0, size))
-    composite, claims = surgery(
-        source, [Exemplar(red), Exemplar(blue)], [black, black], crop, (size, size), 8
-    )
+    win = whole(size)
+    base = source[..., :3]
+    composite, claims = surgery(base, [Exemplar(red), Exemplar(blue)], [black, black], win, 8)
     assert claims[1, 1] == 1 and claims[4, 4] == 2 and claims[7, 7] == 2
     assert claims[7, 0] == 0  # neither exemplar is there
     assert np.allclose(composite[30, 30], [0, 0, 1])
     # a later exemplar that does not claim (grey map) cannot cover an earlier claim
-    composite, claims = surgery(
-        source, [Exemplar(red), Exemplar(blue)], [black, grey_blue], crop, (size, size), 8
-    )
+    composite, claims = surgery(base, [Exemplar(red), Exemplar(blue)], [black, grey_blue], win, 8)
     assert claims[4, 4] == 1 and np.allclose(composite[30, 30], [1, 0, 0])
+
+
+def whole(size: int) -> region.Window:
+    """The window of a whole size x size canvas sampled at its own size."""
+    return region.Window((0, 0, size, size), (0, 0, 0, 0), (size, size))
+
+
+def test_soft_exemplars_stack_as_ordinary_over_compositing():
+    """Alpha 0.4 composites as 0.4 of the exemplar, once; a later layer goes over."""
+    size = 64
+    source = np.zeros((size, size, 3), np.float32)
+    red = square(size, 0, 0, 64, 64, (1, 0, 0))
+    red[..., 3] *= 0.4
+    blue = square(size, 0, 0, 32, 64, (0, 0, 1))
+    blue[..., 3] *= 0.5
+    white = np.ones((size, size), np.float32)
+    composite, _ = surgery(source, [Exemplar(red), Exemplar(blue)], [white, white], whole(size), 8)
+    np.testing.assert_allclose(composite[48, 48], [0.4, 0, 0], atol=1e-5)
+    np.testing.assert_allclose(composite[10, 10], [0.2, 0, 0.5], atol=1e-5)
 
 
 def test_near_black_map_values_still_claim_the_exemplar():
@@ -67,14 +82,13 @@ def test_near_black_map_values_still_claim_the_exemplar():
     source = np.zeros((size, size, 4), np.float32)
     source[..., 3] = 1
     lake = square(size, 0, 0, 32, 32, (0, 0, 1))
-    crop = (slice(0, size), slice(0, size))
     jpeg_black = np.where(lake[..., 3] > 0, 1 / 255, 1.0).astype(np.float32)
     exact = np.where(lake[..., 3] > 0, 0.0, 1.0).astype(np.float32)
     settings = EditSettings()
     maps_jpeg = resolve_maps([Exemplar(lake, jpeg_black)], None, settings)
     maps_exact = resolve_maps([Exemplar(lake, exact)], None, settings)
-    a = surgery(source, [Exemplar(lake)], maps_jpeg, crop, (size, size), 8)[1]
-    b = surgery(source, [Exemplar(lake)], maps_exact, crop, (size, size), 8)[1]
+    a = surgery(source[..., :3], [Exemplar(lake)], maps_jpeg, whole(size), 8)[1]
+    b = surgery(source[..., :3], [Exemplar(lake)], maps_exact, whole(size), 8)[1]
     assert a.sum() == b.sum() == 16
 
 
@@ -86,18 +100,17 @@ def test_first_step_starts_from_the_surgical_latent(editor):
     )
     assert result.region == (0, 0, 512, 512) and result.working_size == (512, 512)
     edit_maps = resolve_maps(exemplars, None, FAST)
-    crop = (slice(0, 512), slice(0, 512))
-    composite, claims = surgery(source, exemplars, edit_maps, crop, (512, 512), 8)
+    composite, claims = surgery(source[..., :3], exemplars, edit_maps, whole(512), 8)
     assert (claims == 1).sum() > 100 and (claims == 2).sum() > 100
     with torch.no_grad():
-        z_source = editor.encode(resize(source[..., :3], (512, 512)))
+        z_source = editor.model.family.encode(resize(source[..., :3], (512, 512)))
         z_exemplars = editor.encode_claims(composite, claims, z_source)
     generator = torch.Generator().manual_seed(FAST.seed)
     eps_source = torch.randn(z_source.shape, generator=generator)
     eps_exemplars = torch.randn(z_source.shape, generator=generator)
     device, dtype = editor.model.device, editor.model.dtype
     eps_source, eps_exemplars = eps_source.to(device, dtype), eps_exemplars.to(device, dtype)
-    sigma = make_schedule(editor.model.pipe.scheduler.config, 10, 0.5, device).sigmas[0]
+    sigma = editor.model.family.schedule(10, 0.5, (512, 512)).levels[0]
     expected = torch.where(
         torch.from_numpy(claims > 0).to(device),
         z_exemplars + sigma * eps_exemplars,

@@ -25,7 +25,7 @@ from websockets.sync.server import serve
 
 from pixels_cli.install import config_dirs, destinations, install
 from pixels_contract import schema
-from pixels_engine.builtin_models import TINY_VERSION
+from pixels_engine.builtins import TINY
 from tests.hosts import hostrun
 from tests.test_hosts import hosts_root  # noqa: F401 (the chroot fixture)
 
@@ -36,7 +36,7 @@ MAP_NAME = "PIXELS edit map"
 BIG_SEED = 4_000_000_000  # above 2^31: GIMP's int arguments stop there
 TOKEN = "right-token"
 SECRET = "typed-in-the-dialog"  # a token that must never be written in clear
-TINY_FOLDER = Path(CACHE) / "models" / TINY_VERSION  # the tiny model, loaded by its path
+TINY_FOLDER = Path(CACHE) / "models" / TINY["tiny"][0]  # the tiny model, loaded by its path
 TRIAL = """
 # A parameter added to the schema and nowhere else (tests/test_gimp_plugin.py).
 PARAMS = (*PARAMS, Param("trial", NUMBER, 0.25, "Trial", "Added to the schema alone", "maps",

@@ -1,5 +1,6 @@
-"""The Krita plug-in's pure logic on the host's Python (no Krita, no Qt): settings, the
-history, the assembled plug-in and what the plug-in may import."""
+"""The Krita plug-in's Krita-free modules on the host's Python: the history and its
+archive, errors in Krita's words, the assembled plug-in, what it may import, and that no
+parameter is written down in it (they all come from the schema)."""
 
 import ast
 import sys
@@ -7,53 +8,95 @@ import zipfile
 
 import pytest
 
-from pixels_client import protocol
-from pixels_engine.thresholds import CURVES
+from pixels_client import AuthError, JobError, ProtocolViolation, ServerUnavailable
+from pixels_client import VersionMismatch as Mismatch
+from pixels_contract import schema
 from plugin_krita import assemble
-from plugin_krita.pixels_krita.history import Entry, History
-from plugin_krita.pixels_krita.params import MAX_SEED, THRESHOLDS, Params
+from plugin_krita.pixels_krita import errors
+from plugin_krita.pixels_krita.history import Entry, History, Recipe
 
 PACKAGE = assemble.HERE / assemble.NAME
-HOST_MODULES = {"krita", "PyQt5", "PyQt6"}  # besides the standard library
+ALLOWED = {"krita", "PyQt5", "PyQt6", "pixels_client", "pixels_contract"}  # and the stdlib
+RECIPE = Recipe({"prompt": "a lake", "steps": 12, "levels": [0.1, 0.9], "seed": None}, "{a}")
 
 
-def test_params_are_the_protocols():
-    wire = Params().wire()
-    assert wire == {name: protocol.PARAMS[name] for name in wire}
-    assert set(THRESHOLDS) == set(CURVES)
-    assert MAX_SEED == 2**63 - 1
+def entry(seed: int, size: int = 10) -> Entry:
+    return Entry(RECIPE.with_seed(seed), (1, 2, 3, 4), bytes([seed % 256]) * size)
+
+
+def test_recipe_round_trips_and_keeps_its_seed():
+    recipe = Recipe({"seed": None, "invert": True}, None, (("{x}", "auto"), ("{y}", "mask")))
+    fixed = recipe.with_seed(2**32 - 1)
+    assert Recipe.from_json(fixed.to_json()) == fixed and fixed.params["seed"] == 2**32 - 1
+    assert recipe.params["seed"] is None and fixed.exemplars == recipe.exemplars
+
+
+def test_summary_names_changed_settings_by_their_labels():
+    assert RECIPE.summary() == 'Prompt "a lake", Steps 12, Levels 0.1 to 0.9'
+    assert Recipe({"invert": True, "threshold": "log"}, None).summary() == (
+        "Release curve Log (released early), Invert maps"
+    )
+    assert Recipe({}, None).summary() == "default settings"
+
+
+def test_history_is_newest_first_bounded_by_count_and_bytes():
+    history = History(limit=3, budget=25)
+    for seed in range(5):
+        history.add(entry(seed))
+    assert [e.seed for e in history.entries] == [4, 3]  # a third would weigh 30 bytes
+    history.add(entry(9, size=100))
+    assert [e.seed for e in history.entries] == [9]  # the newest stays, however large
+    assert history.discard(0).seed == 9 and len(history) == 0
+
+
+def test_history_archive_round_trips_and_survives_damage():
+    history = History()
+    for seed in (7, 2**32 - 1):
+        history.add(entry(seed))
+    back = History.from_bytes(history.to_bytes())
+    assert [(e.recipe, e.box, e.bgra) for e in back.entries] == [
+        (e.recipe, e.box, e.bgra) for e in history.entries
+    ]
+    assert len(History.from_bytes(b"not a zip")) == 0
+    assert len(History.from_bytes(history.to_bytes()[:-30])) == 0
 
 
 @pytest.mark.parametrize(
-    "bad",
+    "error, words",
     [
-        {"strength": 0.0},
-        {"strength": 1.5},
-        {"steps": 0},
-        {"seed": -1},
-        {"seed": 2**63},
-        {"threshold": "cosine"},
-        {"transition": -1.0},
+        (
+            ServerUnavailable("no PIXELS server answers at ws://127.0.0.1:9/v1/edit ([Errno 111])"),
+            "The PIXELS server is not running at 127.0.0.1:9: start it with `pixels serve`.",
+        ),
+        (
+            ServerUnavailable("the connection to the server was lost (1006)"),
+            "The connection to the PIXELS server at 127.0.0.1:9 was lost: start it with "
+            "`pixels serve`",
+        ),
+        (AuthError("refused: bad token"), "The PIXELS server at 127.0.0.1:9 refused the token"),
+        (Mismatch("protocol 1"), "The server and this plug-in speak different versions"),
+        (ProtocolViolation("x"), "The server sent something this plug-in does not understand"),
+        (
+            JobError(
+                "invalid_field", "params.grow: must be -256 to 256 px, not 900.", "params.grow"
+            ),
+            "Grow: must be -256 to 256 px, not 900.",
+        ),
+        (
+            JobError("invalid_field", "frames[2]: the map of exemplar 1 is 8x8.", "frames[2]"),
+            "The edit map of 'Lake': the map of exemplar 1 is 8x8.",
+        ),
+        (JobError("queue_full", "full."), "The server's queue is full"),
+        (schema.Invalid("strength", "must be above 0, at most 1, not 0"), "Strength: must be"),
+        (errors.DocumentError("Tick at least one exemplar layer."), "Tick at least one"),
     ],
 )
-def test_params_refuse_what_the_server_would(bad):
-    with pytest.raises(ValueError):
-        Params(**bad)
-
-
-def test_params_keep_the_seed_of_a_result():
-    drawn = Params(prompt="a lake", steps=12).with_seed(2**40)
-    assert drawn.wire()["seed"] == 2**40 and drawn.steps == 12
-    assert drawn.summary() == 'strength 0.6, 12 steps, linear, "a lake"'
-
-
-def test_history_is_newest_first_and_bounded():
-    history = History(limit=3)
-    for seed in range(5):
-        history.add(entry(seed))
-    assert [e.seed for e in history.entries] == [4, 3, 2]
-    assert history.discard(1).seed == 3
-    assert [history[i].seed for i in range(len(history))] == [4, 2]
+def test_errors_are_in_kritas_words(error, words):
+    frames = ("the layer 'Source'", "the exemplar 'Lake'", "the edit map of 'Lake'")
+    text = errors.describe(error, "127.0.0.1:9", frames)
+    assert text.startswith(words)
+    for foreign in ("--", "params.", "frames[", "Errno", "ws://"):
+        assert foreign not in text, text
 
 
 def test_assembled_plugin_is_self_contained(tmp_path, bundles):
@@ -61,6 +104,7 @@ def test_assembled_plugin_is_self_contained(tmp_path, bundles):
     package = folder / "pixels_krita"
     assert (folder / "pixels_krita.desktop").read_text().count("X-KDE-Library=pixels_krita") == 1
     assert (package / "pixels_client" / "client.py").is_file()
+    assert (package / "pixels_contract" / "schema.py").is_file()
     assert (package / "pixels_client" / "_vendor" / "websockets" / "sync" / "client.py").is_file()
     assert not (package / "pixels_client" / "vendor.py").exists()
     assert not list(folder.rglob("*.so")) and not list(folder.rglob("__pycache__"))
@@ -71,7 +115,7 @@ def test_assembled_plugin_is_self_contained(tmp_path, bundles):
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
 def test_plugin_imports_only_krita_qt_stdlib_and_its_own(path):
-    """pixels_engine and an installed pixels_client are not there inside Krita."""
+    """pixels_engine, numpy and an installed pixels_client are not there inside Krita."""
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             roots = [alias.name.split(".")[0] for alias in node.names]
@@ -80,8 +124,14 @@ def test_plugin_imports_only_krita_qt_stdlib_and_its_own(path):
         else:
             continue
         for root in roots:
-            assert root in HOST_MODULES or root in sys.stdlib_module_names, root
+            assert root in ALLOWED or root in sys.stdlib_module_names, root
 
 
-def entry(seed):
-    return Entry(b"", seed, Params(seed=seed), None, None)
+@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+def test_no_parameter_is_written_down_in_the_plugin(path):
+    """Parameters, their bounds and choices come from the schema; only the seed, which
+    variations and the history handle, is named."""
+    names = {p.name for p in schema.PARAMS} | {v for p in schema.PARAMS for v in p.values}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            assert node.value == "seed" or node.value not in names, (path.name, node.value)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pixels_engine import maps
+from pixels_engine import maps, resample
 
 
 def test_alpha_map_is_black_inside_and_ramps_over_the_transition():
@@ -86,6 +86,6 @@ def test_snap_treats_jpeg_black_and_white_as_exact():
 def test_latent_reduction_averages_areas_instead_of_sampling_them():
     m = np.ones((64, 64), np.float32)
     m[:, 3] = 0  # a one-pixel line: sampling every 8th pixel would miss it entirely
-    lat = maps.to_latent(m, 8, 8).numpy()
+    lat = resample.to_latent(m, 8, 8).numpy()
     np.testing.assert_allclose(lat[:, 0], 7 / 8)
     np.testing.assert_allclose(lat[:, 1:], 1)

@@ -8,7 +8,7 @@ import torch
 from diffusers import StableDiffusionXLImg2ImgPipeline
 from huggingface_hub import constants as hf_constants
 
-from pixels_engine import PixelsError, builtin_models, load_model
+from pixels_engine import PixelsError, builtins, load_model
 from pixels_engine.models import pick_device, pick_dtype
 
 
@@ -23,18 +23,18 @@ class Payload:
 
 
 def test_tiny_is_built_once_as_safetensors_and_loaded_like_a_checkpoint(tiny):
-    folder = builtin_models.tiny_folder()
-    assert (folder / "model_index.json").is_file() and (folder / "RANDOM_WEIGHTS.txt").is_file()
+    folder = builtins.tiny_folder()
+    assert (folder / "model_index.json").is_file() and builtins.built(folder)["random_weights"]
     weights = {p.suffix for p in folder.rglob("*") if p.suffix in (".safetensors", ".bin")}
     assert weights == {".safetensors"}
-    assert isinstance(tiny.pipe, StableDiffusionXLImg2ImgPipeline) and tiny.is_sdxl
+    assert isinstance(tiny.pipe, StableDiffusionXLImg2ImgPipeline) and tiny.family.is_sdxl
     assert tiny.random_weights and tiny.native_size == 512
     assert tiny.pipe.vae_scale_factor == 8 and tiny.pipe.text_encoder_2 is not None
 
 
 def test_a_folder_path_loads_and_is_flagged_random_by_its_marker(tiny):
-    model = load_model(str(builtin_models.tiny_folder()), device="cpu")
-    assert model.random_weights and model.is_sdxl
+    model = load_model(str(builtins.tiny_folder()), device="cpu")
+    assert model.random_weights and model.family.is_sdxl
 
 
 @pytest.mark.parametrize("suffix", [".ckpt", ".bin", ".pt", ".pth"])
@@ -49,7 +49,7 @@ def test_pickle_checkpoints_are_refused_unopened(tmp_path, suffix):
 
 def test_a_folder_with_pickle_weights_is_not_unpickled(tmp_path, tiny):
     folder = tmp_path / "model"
-    shutil.copytree(builtin_models.tiny_folder(), folder)
+    shutil.copytree(builtins.tiny_folder(), folder)
     for weights in (folder / "unet").glob("*.safetensors"):
         weights.unlink()
     marker = tmp_path / "code-ran"
@@ -77,9 +77,9 @@ def test_an_unreachable_hub_fails_at_once_with_the_alternatives(monkeypatch, tmp
 
 
 def test_sdxl_random_has_the_published_sdxl_base_architecture(tmp_path):
-    c = builtin_models.sdxl_configs()
+    c = builtins.sdxl.sdxl_configs()
     with torch.device("meta"):
-        pipe = builtin_models.build_sdxl(
+        pipe = builtins.sdxl.build_sdxl(
             c["unet"], c["vae"], c["text"], c["text_2"], c["scheduler"], 0, tmp_path
         )
     assert sum(p.numel() for p in pipe.unet.parameters()) == 2_567_463_684
@@ -90,10 +90,34 @@ def test_sdxl_random_has_the_published_sdxl_base_architecture(tmp_path):
 def test_device_and_dtype_choices():
     assert pick_dtype("auto", torch.device("cpu")) == torch.float32
     assert pick_dtype("auto", torch.device("cuda")) == torch.float16
-    with pytest.raises(PixelsError, match="fp16 is not supported on the CPU"):
+    with pytest.raises(PixelsError, match="fp16 does not run on the CPU") as cpu:
         pick_dtype("fp16", torch.device("cpu"))
+    assert cpu.value.field == "dtype"
     if torch.cuda.is_available():
         assert pick_device("cuda").type == "cuda"
     else:
-        with pytest.raises(PixelsError, match="sees no CUDA GPU"):
+        with pytest.raises(PixelsError, match="sees no CUDA GPU") as gpu:
             pick_device("cuda")
+        assert gpu.value.field == "device"
+    for name, pick in (("quantum", pick_device), ("fp8", lambda n: pick_dtype(n, "cpu"))):
+        with pytest.raises(PixelsError, match="choose auto") as unknown:
+            pick(name)
+        assert unknown.value.field in ("device", "dtype")
+
+
+@pytest.mark.parametrize(
+    "config, cls, parameters",
+    [
+        (("sd35-large", "transformer"), "SD3Transformer2DModel", 8_056_627_520),
+        (("flux1-dev", "transformer"), "FluxTransformer2DModel", 11_901_408_320),
+    ],
+)
+def test_the_full_size_flow_models_have_the_published_architectures(config, cls, parameters):
+    """sd35-random and flux-random build these (counted here on the meta device)."""
+    import diffusers
+
+    from pixels_engine.builtins.configs import read
+
+    with torch.device("meta"):
+        model = getattr(diffusers, cls).from_config(read(*config))
+    assert sum(p.numel() for p in model.parameters()) == parameters

@@ -1,48 +1,62 @@
-"""The invariants of ALGORITHM.md, checked on the real tiny SDXL UNet step by step."""
+"""The invariants of ALGORITHM.md, checked step by step on each family's real model (the
+tiny builds): SDXL's UNet on Euler, SD3's and FLUX's and Chroma's transformers on their
+flow schedules, Kandinsky 3's UNet on DDPM."""
 
 import math
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from pixels_cli import samples
-from pixels_engine.conditioning import unet_kwargs
+from pixels_engine import Editor, EditSettings
+from pixels_engine.editor import edit_map
 from pixels_engine.errors import PixelsError
-from pixels_engine.region import resize
-from pixels_engine.sampler import make_schedule, sample
-from pixels_engine.thresholds import thresholds
+from pixels_engine.resample import resize
+from pixels_engine.sampler import sample
+from pixels_engine.thresholds import CURVES, thresholds
 
 N = 10
+SIZE = 256
 LEVELS = [0.0, 0.05, 0.25, 0.5, 0.73, 0.999, 1.0]
+FAMILIES = ["tiny", "tiny-sd3", "tiny-flux", "tiny-chroma", "tiny-kandinsky"]
 
 
-def release_map(h, w):
-    """Vertical bands of the LEVELS, then random values."""
+def release_map(h: int, w: int, per_cell: int) -> torch.Tensor:
+    """Vertical bands of the LEVELS, then random values, constant over each map cell
+    (`per_cell` latents a side: a packed family holds a token whole)."""
     rng = np.random.default_rng(3)
-    m = rng.random((h, w)).astype(np.float32)
-    band = w // (2 * len(LEVELS))
+    cells = rng.random((h // per_cell, w // per_cell)).astype(np.float32)
+    band = cells.shape[1] // (2 * len(LEVELS))
     for k, level in enumerate(LEVELS):
-        m[:, k * band : (k + 1) * band] = level
-    return torch.from_numpy(m)
+        cells[:, k * band : (k + 1) * band] = level
+    return torch.from_numpy(cells.repeat(per_cell, 0).repeat(per_cell, 1))
 
 
-@pytest.fixture(scope="module")
-def run(editor):
+@pytest.fixture(scope="module", params=FAMILIES)
+def run(request, built_model):
     """One progressive loop of N steps with every step recorded."""
-    model = editor.model
-    source = editor.encode(resize(samples.room(512)[..., :3], (512, 512)))
+    model = built_model(request.param)
+    family = model.family
+    with torch.no_grad():
+        source = family.encode(resize(samples.room(SIZE)[..., :3], (SIZE, SIZE)))
     generator = torch.Generator().manual_seed(0)
     noise = torch.randn(source.shape, generator=generator).to(model.device, model.dtype)
     other = torch.randn(source.shape, generator=generator).to(model.device, model.dtype)
-    schedule = make_schedule(model.pipe.scheduler.config, N, 1.0, model.device)
-    release = release_map(*source.shape[-2:]).to(model.device)
-    start = torch.where(release == 0, source + schedule.sigmas[0] * other, source)
-    kwargs = unet_kwargs(model, editor.text("", "", False), 512, 512, False)
+    schedule = family.schedule(N, 1.0, (SIZE, SIZE))
+    release = release_map(*source.shape[-2:], family.cell // family.factor).to(model.device)
+    start = torch.where(
+        release == 0,
+        family.noised(source, other, schedule.levels[0]),
+        family.noised(source, noise, schedule.levels[0]),
+    )
+    text = Editor(model).text("", "", 1.0)
     steps = []
     with torch.no_grad():
         sample(
-            denoise=lambda z, t: editor.predict_noise(z, t, schedule, kwargs, 1.0),
+            step=family.stepper(text, schedule, (SIZE, SIZE), 1.0, 0),
+            noised=family.noised,
             schedule=schedule,
             source=source,
             source_noise=noise,
@@ -53,7 +67,13 @@ def run(editor):
             on_step=steps.append,
         )
     return dict(
-        source=source, noise=noise, start=start, release=release, steps=steps, schedule=schedule
+        family=family,
+        source=source,
+        noise=noise,
+        start=start,
+        release=release,
+        steps=steps,
+        schedule=schedule,
     )
 
 
@@ -72,18 +92,29 @@ def test_each_cell_is_released_after_ceil_m_times_n_steps(run):
         assert set(held_steps[cells].unique().tolist()) == {min(N, math.ceil(level * N))}
 
 
-def test_held_cells_get_the_source_noised_to_this_steps_sigma(run):
-    """Re-injection uses each step's own sigma (ALGORITHM.md pitfall 1) and one fixed draw."""
-    scheduler = run["schedule"].scheduler
-    sigmas = []
-    for step in run["steps"]:
-        expected = run["source"] + step.sigma * run["noise"]
+def test_held_cells_get_the_source_noised_to_this_steps_own_level(run):
+    """Re-injection uses each step's own level (ALGORITHM.md pitfall 1), the family's
+    forward process and one fixed draw."""
+    family, schedule = run["family"], run["schedule"]
+    for i, step in enumerate(run["steps"]):
+        expected = family.noised(run["source"], run["noise"], schedule.levels[i])
         held = step.held.expand_as(expected)
         assert torch.allclose(step.model_input[held], expected[held], atol=0, rtol=1e-6)
-        sigmas.append(step.sigma)
-    assert sigmas == sorted(sigmas, reverse=True) and len(set(sigmas)) == N
-    index = [scheduler.index_for_timestep(t) for t in run["schedule"].timesteps]
-    assert sigmas == pytest.approx([float(scheduler.sigmas[k]) for k in index])
+        assert step.sigma == pytest.approx(float(schedule.levels[i]))
+    levels = [float(level) for level in schedule.levels]
+    assert len(set(levels)) == N and levels in (sorted(levels), sorted(levels, reverse=True))
+
+
+def test_the_levels_are_the_schedulers_own(run):
+    """Read from the scheduler for each step, never recomputed (pitfalls 1 and 2)."""
+    schedule = run["schedule"]
+    scheduler = schedule.scheduler
+    if hasattr(scheduler, "sigmas"):  # Euler and flow matching: sigma_i
+        index = [scheduler.index_for_timestep(t) for t in schedule.timesteps]
+        expected = [float(scheduler.sigmas[k]) for k in index]
+    else:  # DDPM: alpha-bar at each step's timestep
+        expected = [float(scheduler.alphas_cumprod[int(t)]) for t in schedule.timesteps]
+    assert [float(level) for level in schedule.levels] == pytest.approx(expected)
 
 
 def test_black_cells_are_never_reinjected_and_white_cells_always_are(run):
@@ -101,10 +132,71 @@ def test_the_model_changes_released_cells(run):
     assert not torch.allclose(last.latents[..., free], run["source"][..., free], atol=1e-2)
 
 
-def test_strength_runs_that_share_of_the_schedule_and_rejects_zero_steps(tiny):
-    config = tiny.pipe.scheduler.config
-    assert make_schedule(config, 30, 0.6, "cpu").steps == 18
-    assert make_schedule(config, 30, 1.0, "cpu").steps == 30
+@pytest.mark.parametrize("curve", list(CURVES))
+def test_every_curve_releases_a_cell_once_and_for_good(run, curve):
+    """Whatever the curve, a cell is held for a first run of steps, then free."""
+    values = thresholds(curve, N)
+    for level in LEVELS:
+        held = [level > values[i] for i in range(N)]
+        assert held == sorted(held, reverse=True)
+
+
+def test_strength_runs_that_share_of_the_schedule_and_rejects_zero_steps(run):
+    """As the family's own image-to-image pipeline counts: int(n x s) for the UNet
+    pipelines (none may run), n - int(n - n x s) for the flow ones."""
+    family = run["family"]
+    flow = type(family).__module__.split(".")[-1] in ("sd3", "flux", "chroma")
+    assert family.schedule(30, 1.0, (SIZE, SIZE)).steps == 30
+    assert family.schedule(30, 0.6, (SIZE, SIZE)).steps == 18
+    assert family.schedule(28, 0.6, (SIZE, SIZE)).steps == (17 if flow else 16)
+    if flow:  # any strength runs at least its last step
+        assert family.schedule(3, 0.0001, (SIZE, SIZE)).steps == 1
+        return
     with pytest.raises(PixelsError, match="runs no step") as none:
-        make_schedule(config, 3, 0.2, "cpu")
+        family.schedule(3, 0.0001, (SIZE, SIZE))
     assert none.value.field == "strength"
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_an_edit_calls_the_model_as_often_as_the_familys_own_img2img(name, built_model):
+    """No extra model call: PIXELS runs the steps the pipeline runs, one call each (a
+    batch of two with guidance, or two calls for Chroma's true guidance)."""
+    model = built_model(name)
+    denoiser = getattr(model.pipe, "unet", None) or model.pipe.transformer
+    calls = []
+    hook = denoiser.register_forward_hook(lambda *_: calls.append(1))
+    source, exemplars = samples.scene(SIZE)
+    settings = EditSettings(steps=12, strength=0.55, guidance=4.0, seed=1, context=2.0)
+    try:
+        result = Editor(model).edit(source, exemplars, settings)
+        ours = len(calls)
+        calls.clear()
+        image = Image.fromarray((source[..., :3] * 255).astype(np.uint8))
+        size = result.working_size
+        extra = {} if name == "tiny-kandinsky" else {"height": size[1], "width": size[0]}
+        model.pipe(
+            prompt="",
+            image=image.resize(size),
+            strength=0.55,
+            num_inference_steps=12,
+            guidance_scale=4.0,
+            generator=torch.Generator().manual_seed(1),
+            output_type="np",
+            **extra,
+        )
+    finally:
+        hook.remove()
+    assert ours == len(calls) and ours >= result.steps_run
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_white_pixels_come_back_bit_identical_and_the_seed_repeats(name, built_model):
+    model = built_model(name)
+    source, exemplars = samples.scene(SIZE)
+    settings = EditSettings(steps=6, strength=0.5, seed=7)
+    first = Editor(model).edit(source, exemplars, settings)
+    again = Editor(model).edit(source, exemplars, settings)
+    assert np.array_equal(first.image, again.image)
+    white = edit_map(source, exemplars, settings) >= 1.0
+    assert white.sum() > 1000 and np.array_equal(first.image[white], source[white])
+    assert not np.array_equal(first.image[~white], source[~white])

@@ -16,7 +16,8 @@ from transformers import CLIPTextConfig, CLIPTextModel
 
 from pixels_cli import samples
 from pixels_engine import Editor, EditSettings, load_model
-from pixels_engine.builtin_models import SPECIAL_IDS, TINY_TEXT, TINY_VAE, ascii_tokenizer
+from pixels_engine.builtins import tokenizers
+from pixels_engine.builtins.sdxl import TINY_TEXT, TINY_VAE
 from pixels_engine.editor import resolve_maps
 
 
@@ -34,8 +35,8 @@ def tiny_sd_folder(folder, prediction_type):
     )
     pipe = StableDiffusionPipeline(
         vae=AutoencoderKL.from_config(TINY_VAE),
-        text_encoder=CLIPTextModel(CLIPTextConfig(**TINY_TEXT, **SPECIAL_IDS)),
-        tokenizer=ascii_tokenizer(folder / "tokenizer-src"),
+        text_encoder=CLIPTextModel(CLIPTextConfig(**TINY_TEXT, **tokenizers.CLIP_SPECIAL_IDS)),
+        tokenizer=tokenizers.clip(folder / "tokenizer-src"),
         unet=unet,
         scheduler=PNDMScheduler(prediction_type=prediction_type, skip_prk_steps=True),
         safety_checker=None,
@@ -49,7 +50,7 @@ def tiny_sd_folder(folder, prediction_type):
 @pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction"])
 def test_sd_layout_checkpoint_edits_with_kept_pixels_identical(tmp_path, prediction_type):
     model = load_model(str(tiny_sd_folder(tmp_path, prediction_type)), device="cpu")
-    assert isinstance(model.pipe, StableDiffusionImg2ImgPipeline) and not model.is_sdxl
+    assert isinstance(model.pipe, StableDiffusionImg2ImgPipeline) and not model.family.is_sdxl
     assert model.native_size == 256
     source, exemplars = samples.scene(128)
     settings = EditSettings(steps=6, strength=0.5, seed=3, prompt="a lake")

@@ -17,17 +17,26 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from pixels_cli.main import main
-from pixels_client import AuthError, Client, protocol
+from pixels_client import AuthError, Client
+from pixels_contract import messages as protocol
 
 TOKEN = "fuzz-secret-token"
 MAX_FRAME = 300_000
 MAX_PIXELS = 200 * 200
+FRAME_TIMEOUT = 1.5
 
 
 @pytest.fixture(scope="module")
 def guarded():
     process = ServerProcess(
-        "--token", TOKEN, "--max-pixels", str(MAX_PIXELS), "--max-frame-bytes", str(MAX_FRAME)
+        "--token",
+        TOKEN,
+        "--max-pixels",
+        str(MAX_PIXELS),
+        "--max-frame-bytes",
+        str(MAX_FRAME),
+        "--frame-timeout",
+        str(FRAME_TIMEOUT),
     )
     yield process
     process.stop()
@@ -85,20 +94,21 @@ def deflate_bomb(side: int) -> bytes:
 
 
 WRONG = {
-    "prompt": [1, None, ["a"], "x" * 2001],
+    "prompt": [1, None, ["a"], "x" * 2001, "a lake \ud800", "\udfff"],
     "negative_prompt": [2.5, {"a": 1}],
     "guidance": ["5", None, True, 1e400, -1, 51, [5]],
     "strength": ["0.5", 0, 1.5, False, None],
     "steps": ["many", 0, -3, 151, 2.5, True, 10**30, None],
-    "seed": ["7", -1, 2**64, 1.5, [1]],
+    "seed": ["7", -1, 2**32, 2**64, 1.5, [1]],
     "threshold": ["zigzag", 3, None],
     "mode": ["parallel", 1],
-    "transition": [-1, "wide", None],
+    "transition": [-1, "wide", None, 1025, 1e308],
     "invert": [1, "yes", None],
     "levels": [[0.9, 0.1], [0.5], "0,1", [0, "1"], None, [0, 1, 2]],
     "gamma": [0, -1, "2"],
-    "grow": [1.5, "3", None],
-    "feather": [-2, "soft"],
+    "grow": [1.5, "3", None, 257, -(10**9), 10**12],
+    "feather": [-2, "soft", 257, 1e300],
+    "context": [-0.1, 3, "wide"],
     "quantise": [1, -4, "8"],
 }
 
@@ -125,7 +135,7 @@ def test_fuzz_hostile_messages_then_a_valid_edit(guarded):
         count += 1
 
     # Wrong handshakes: an error, then the server closes the connection.
-    hellos = [{"type": "hello", "protocol": v} for v in (0, 2, "1", None, 1.5, [1], 10**40)] + [
+    hellos = [{"type": "hello", "protocol": v} for v in (0, 1, 3, "2", None, 2.0, [2], 10**40)] + [
         '{"type": "edit"}',
         "not json",
         b"\x00\x01",
@@ -155,6 +165,15 @@ def test_fuzz_hostile_messages_then_a_valid_edit(guarded):
     for kind in ["hello", "welcome", "result", "EDIT", "", "x" * 1000, 5, None]:
         raw.send({"type": kind})
         raw.error("bad_message")
+    # JSON that is hostile in itself: deep, huge, with a repeated key.
+    for text in [
+        "[" * 100_000 + "]" * 100_000,
+        '{"type": "edit", "params": ' + "{" * 50_000 + "}" * 50_000 + "}",
+        '{"type": "edit", "ref": "' + "x" * 70_000 + '"}',
+        '{"type": "cancel", "type": "edit"}',
+    ]:
+        raw.send(text)
+        raw.error("bad_message")
     for job in [None, 5, "", "0" * 32, "../../etc", {"id": 1}, ["x"]]:
         raw.send({"type": "cancel", "job": job})
         raw.error("unknown_job", "job")
@@ -169,6 +188,10 @@ def test_fuzz_hostile_messages_then_a_valid_edit(guarded):
             got = raw.error()
             assert got["field"].startswith("params"), got
             assert got["ref"] == "f"
+    raw.send({**edit, "params": {"steps": 3, "strength": 0.2}})  # int(3 x 0.2) == 0 steps
+    raw.send(source)
+    raw.send(layer)
+    raw.error("invalid_field", "params.strength")
     raw.send({**edit, "params": {"colour": 1}})
     raw.send(source)
     raw.send(layer)
@@ -196,7 +219,7 @@ def test_fuzz_hostile_messages_then_a_valid_edit(guarded):
         raw.send({"type": "edit", "frames": frames})
         for _ in range(len(frames) if isinstance(frames, list) else 0):
             raw.send(layer)
-        raw.error("invalid_field", "frames")
+        assert raw.error("invalid_field")["field"].startswith("frames")
     raw.send({"type": "edit", "frames": ["source"] + ["exemplar"] * 9})
     for _ in range(10):
         raw.send(layer)
@@ -212,7 +235,7 @@ def test_fuzz_hostile_messages_then_a_valid_edit(guarded):
         raw.send(edit)
         raw.send(source)
         raw.send(bomb)
-        raw.error("too_large", "exemplar 1")
+        raw.error("too_large", "frames[1]")
     not_png = [
         b"",
         b"GIF89a",
@@ -224,23 +247,30 @@ def test_fuzz_hostile_messages_then_a_valid_edit(guarded):
         raw.send(edit)
         raw.send(frame)
         raw.send(layer)
-        raw.error("invalid_field", "source")
+        raw.error("invalid_field", "frames[0]")
     raw.send(edit)
     raw.send(source)
     raw.send(png(np.zeros((32, 64, 4), np.float32)))
-    raw.error("invalid_field", "exemplar 1")
+    raw.error("invalid_field", "frames[1]")
     for cut in [30, 60, len(layer) // 3, len(layer) - 40]:  # cut short: fails when decoded
         raw.send(edit)
         raw.send(source)
         raw.send(layer[:cut])
-        raw.error("invalid_field", "exemplar 1")
+        raw.error("invalid_field", "frames[1]")
     raw.send(edit)
     raw.send(source)
     raw.send("a text message where a frame belongs")
-    raw.error("bad_message")
+    raw.error("bad_message", "frames[1]")
     for _ in range(5):
         raw.send(b"stray frame")
         raw.error("bad_message")
+    # Images announced but never sent: a typed error once the frame timeout passes, and
+    # the channel goes on (what comes late is a stray frame).
+    raw.send(edit)
+    raw.send(source)
+    assert "arrived within" in raw.error("timeout", "frames")["message"]
+    raw.send(layer)
+    raw.error("bad_message")
 
     # Mutations of a valid (empty) edit: each is refused, never run, never ignored.
     text = json.dumps({"type": "edit", "ref": "m", "frames": [], "params": {"steps": 4}})

@@ -1,160 +1,205 @@
-"""The PIXELS docker: connection, source, exemplars and their maps, settings, progress
-with live previews of the progressive stages, and the history of results.
+"""The PIXELS docker: the source, the exemplars and their maps, the edit's controls (built
+from the schema), generate with variations, progress with live previews, the document's
+history of results to preview and apply, the settings of a result layer, and the server
+with its model menu.
 
-It only arranges widgets and routes signals: documents go through `document`, the
-server through `jobs.Server`, results through `history`.
+It arranges widgets and routes signals only: documents go through `document` and
+`edits`, the server through `client.BackgroundClient`, what is kept through `store`,
+messages through `errors`.
 """
 
 from krita import DockWidget, Krita
 
-from . import document, jobs, pixels
-from .history import Entry, History
-from .params import GREY_LAYER, MAP_AUTO, MAP_MASK, MAP_SELECTION, THRESHOLDS, Params
+from pixels_contract import schema
+
+from . import document, edits, errors, pixels, store
+from .client import DEFAULT_URL, BackgroundClient
+from .controls import Controls
+from .history import Entry, Recipe
 from .qt import Qt, QtCore, QtGui, QtWidgets
 
-SETTINGS = "pixels_krita"
-SPIN_SEED_MAX = 2**31 - 1  # a QSpinBox holds an int; the server's own draws go higher
-POLL_MS = 1500  # Krita has no Python signal for layer changes: the layer list polls
-PREVIEW_SIZE = 220
-THUMB_SIZE = 64
+POLL_MS = 1500  # Krita has no Python signal for layer changes: the docker polls
+PREVIEW_SIZE = 240
+THUMB_SIZE = 56
+MAX_VARIATIONS = 8
+LIST_ROWS = (3, 8)  # rows the exemplar list shows: at least, at most (then it scrolls)
+HISTORY_ROWS = (1, 4)
+SOURCES = (("layer", "Active layer"), ("visible", "Visible image"))
 MAP_LABELS = {
-    MAP_AUTO: "Auto (from its alpha)",
-    MAP_MASK: "Its transparency/selection mask",
-    MAP_SELECTION: "The selection",
+    document.MAP_AUTO: "Auto (from its alpha)",
+    document.MAP_MASK: "Its transparency/selection mask",
+    document.MAP_SELECTION: "The selection",
 }
 ROLE_ID = Qt.ItemDataRole.UserRole
+RED = "color: #d04040;"
+NOTHING_CHANGED = (
+    "The edit changed nothing visible (the exemplars lie over empty parts of the source, or "
+    "the maps keep everything): nothing was added to the history."
+)
 W = QtWidgets
+
+
+class DocState:
+    """What the docker holds for one open document: its history (kept in it), its
+    ticked exemplars, their maps and its settings."""
+
+    def __init__(self, doc):
+        self.doc = doc
+        self.history = store.history(doc)
+        self.settings = store.document_settings(doc)
+        self.ticked = set(self.settings.get("ticked", []))
+        self.maps = dict(self.settings.get("maps", {}))
+        self.preview = None  # the QImage last shown for this document
+
+
+class Run:
+    """The request under way: its document, what it read, how, and what came back."""
+
+    def __init__(self, doc, inputs, recipe: Recipe, want: str, count: int):
+        self.doc, self.inputs, self.recipe, self.want = doc, inputs, recipe, want
+        self.count = count  # variations asked for
+        self.seeds: list[int] = []  # of the results kept
+        self.unchanged = 0  # results that changed nothing visible
+        self.problem = ""  # why it failed, in the docker's words
+        self.cancelled = self.mapped = False
+        self.began = QtCore.QElapsedTimer()
+        self.began.start()
 
 
 class PixelsDocker(DockWidget):
     def __init__(self):
         super().__init__()
         self.setWindowTitle("PIXELS")
-        self.server = jobs.Server(setting("url", jobs.DEFAULT_URL), setting("token") or None)
-        self.history = History()
-        self.maps: dict[str, str] = {}  # exemplar layer id -> map choice
-        self.ticked: set[str] = set()
+        url, token = store.setting("url", DEFAULT_URL), store.setting("token")
+        self.client = BackgroundClient(url, token or None)
+        self.controls = Controls()
+        self.states: list[DocState] = []
+        self.state = None  # the active document's
+        self.run = None
         self.layer_key = None  # what the layer list shows, to rebuild it only on change
-        self.running = None  # (document, Inputs, Params) of the edit under way
 
         root = W.QWidget()
         column = W.QVBoxLayout(root)
-        column.addWidget(self.build_connection())
+        self.status = W.QLabel("Connecting...")
+        self.status.setWordWrap(True)
+        column.addWidget(self.status)
         column.addWidget(self.build_inputs())
-        column.addWidget(self.build_settings())
+        column.addWidget(self.build_tabs())
         column.addWidget(self.build_run())
         column.addWidget(self.build_history())
+        column.addWidget(self.build_result_layer())
         column.addStretch(1)
         scroll = W.QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(root)
         self.setWidget(scroll)
+        self.apply_settings(store.global_settings())
 
-        self.server.connected.connect(self.on_connected)
-        self.server.queued.connect(lambda n: self.say(f"Queued (position {n})"))
-        self.server.started.connect(lambda: self.say("Running"))
-        self.server.progress.connect(self.on_progress)
-        self.server.finished.connect(self.on_finished)
-        self.server.cancelled.connect(self.on_cancelled)
-        self.server.failed.connect(self.on_failed)
-        self.server.offline.connect(self.on_offline)
+        c = self.client
+        c.connected.connect(self.on_connected)
+        c.offline.connect(self.on_offline)
+        c.models.connect(self.on_models)
+        c.loading.connect(self.on_loading)
+        c.queued.connect(lambda i, n: self.say(f"{self.which(i)}Queued (position {n})"))
+        c.started.connect(lambda i: self.say(f"{self.which(i)}Running"))
+        c.progress.connect(self.on_progress)
+        c.finished.connect(self.on_finished)
+        c.mapped.connect(self.on_mapped)
+        c.cancelled.connect(self.on_cancelled)
+        c.failed.connect(self.on_failed)
+        c.ended.connect(self.on_ended)
         self.poll = QtCore.QTimer(self)
-        self.poll.timeout.connect(self.refresh_layers)
+        self.poll.timeout.connect(self.refresh)
         self.poll.start(POLL_MS)
         self.connect_server()
 
     # -- building ---------------------------------------------------------------------
 
-    def build_connection(self):
-        box = W.QGroupBox("Server")
-        grid = W.QGridLayout(box)
-        self.url = W.QLineEdit(setting("url", jobs.DEFAULT_URL))
-        self.url.setToolTip("Address of `pixels serve`, e.g. 127.0.0.1:7860")
-        self.connect_button = W.QPushButton("Connect")
-        self.connect_button.clicked.connect(self.connect_server)
-        self.status = W.QLabel("Connecting...")
-        self.status.setWordWrap(True)
-        grid.addWidget(self.url, 0, 0)
-        grid.addWidget(self.connect_button, 0, 1)
-        grid.addWidget(self.status, 1, 0, 1, 2)
-        return box
-
     def build_inputs(self):
         box = W.QGroupBox("Source and exemplars")
         form = W.QFormLayout(box)
         self.source = W.QComboBox()
-        self.source.addItem("Active layer", "layer")
-        self.source.addItem("Visible image", "visible")
-        self.source.setToolTip("The picture to edit; the result goes in a new layer above it")
+        for value, label in SOURCES:
+            self.source.addItem(label, value)
+        self.source.setToolTip(
+            "The picture to edit: the active layer (the result goes right above it, with "
+            "its opacity, blend mode and masks) or the visible image (the result goes on top)"
+        )
         form.addRow("Source", self.source)
+        self.use_selection = W.QCheckBox("Limit the edit to the selection")
+        self.use_selection.setToolTip(
+            "Outside the active selection nothing changes; untick to ignore the selection"
+        )
+        form.addRow(self.use_selection)
         self.exemplars = W.QListWidget()
         self.exemplars.setToolTip("Tick the layers whose content goes into the source")
-        self.exemplars.setMinimumHeight(110)
-        self.exemplars.setMaximumHeight(200)
         self.exemplars.itemChanged.connect(self.on_tick)
         self.exemplars.currentItemChanged.connect(self.show_map_choice)
         form.addRow(self.exemplars)
         self.map_choice = W.QComboBox()
         self.map_choice.setToolTip(
             "Where the selected exemplar goes in. Masks and the selection: opaque takes the "
-            "exemplar. A grey layer is an edit map: black takes the exemplar, white keeps "
-            "the source, grey levels come in over the steps."
+            f"exemplar. A grey layer is an edit map: {schema.MAP_CONVENTION}."
         )
         self.map_choice.activated.connect(self.on_map_choice)
         form.addRow("Edit map", self.map_choice)
-        self.transition = W.QSlider(Qt.Orientation.Horizontal)
-        self.transition.setRange(0, 128)
-        self.transition.setValue(32)
-        transition_label = W.QLabel("32 px")
-        self.transition.valueChanged.connect(lambda v: transition_label.setText(f"{v} px"))
-        row = W.QHBoxLayout()
-        row.addWidget(self.transition)
-        row.addWidget(transition_label)
-        form.addRow("Transition", row)
         return box
 
-    def build_settings(self):
-        box = W.QGroupBox("Settings")
-        form = W.QFormLayout(box)
-        self.prompt = W.QLineEdit()
-        self.prompt.setPlaceholderText("optional: what the picture shows")
-        form.addRow("Prompt", self.prompt)
-        self.strength = W.QDoubleSpinBox()
-        self.strength.setRange(0.05, 1.0)
-        self.strength.setSingleStep(0.05)
-        self.strength.setValue(0.6)
-        form.addRow("Strength", self.strength)
-        self.steps = W.QSpinBox()
-        self.steps.setRange(1, 150)
-        self.steps.setValue(30)
-        form.addRow("Steps", self.steps)
-        self.seed = W.QSpinBox()
-        self.seed.setRange(0, SPIN_SEED_MAX)
-        self.random_seed = W.QCheckBox("Random")
-        self.random_seed.setChecked(True)
-        self.random_seed.toggled.connect(lambda on: self.seed.setEnabled(not on))
-        self.seed.setEnabled(False)
+    def build_tabs(self):
+        tabs = W.QTabWidget()
+        for title, page in self.controls.pages():
+            tabs.addTab(page, title)
+        tabs.addTab(self.build_server(), "Server")
+        return tabs
+
+    def build_server(self):
+        page = W.QWidget()
+        form = W.QFormLayout(page)
+        self.url = W.QLineEdit(store.setting("url", DEFAULT_URL))
+        self.url.setToolTip("Address of `pixels serve`, e.g. 127.0.0.1:7860")
+        form.addRow("Address", self.url)
+        self.token = W.QLineEdit(store.setting("token"))
+        self.token.setEchoMode(W.QLineEdit.EchoMode.Password)
+        self.token.setPlaceholderText("only if the server was given one")
+        self.token.setToolTip("The token `pixels serve` was started with (kept in kritarc)")
+        form.addRow("Token", self.token)
+        self.connect_button = W.QPushButton("Connect")
+        self.connect_button.clicked.connect(self.connect_server)
+        form.addRow(self.connect_button)
         row = W.QHBoxLayout()
-        row.addWidget(self.seed, 1)
-        row.addWidget(self.random_seed)
-        form.addRow("Seed", row)
-        self.threshold = W.QComboBox()
-        self.threshold.addItems(THRESHOLDS)
-        self.threshold.setToolTip("When the grey levels of an edit map are released")
-        form.addRow("Threshold", self.threshold)
-        return box
+        self.model = W.QComboBox()
+        self.model.setEditable(True)
+        self.model.setToolTip("The server's models; type a Hugging Face id or a path for others")
+        self.load_button = W.QPushButton("Load")
+        self.load_button.clicked.connect(self.load_model)
+        row.addWidget(self.model, 1)
+        row.addWidget(self.load_button)
+        form.addRow("Model", row)
+        self.model_state = W.QLabel()
+        self.model_state.setWordWrap(True)
+        form.addRow(self.model_state)
+        return page
 
     def build_run(self):
         box = W.QWidget()
         column = W.QVBoxLayout(box)
         column.setContentsMargins(0, 0, 0, 0)
         row = W.QHBoxLayout()
+        self.variations = W.QSpinBox()
+        self.variations.setRange(1, MAX_VARIATIONS)
+        self.variations.setPrefix("x ")
+        self.variations.setToolTip("Variations: this many results in one go, one seed each")
         self.generate_button = W.QPushButton("Generate")
         self.generate_button.clicked.connect(self.generate)
+        self.map_button = W.QPushButton("Show map")
+        self.map_button.setToolTip("Show the edit map this edit would use (black changes most)")
+        self.map_button.clicked.connect(self.show_map)
         self.cancel_button = W.QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.server.cancel)
+        self.cancel_button.clicked.connect(self.client.cancel)
+        row.addWidget(self.variations)
         row.addWidget(self.generate_button, 1)
+        row.addWidget(self.map_button)
         row.addWidget(self.cancel_button)
         column.addLayout(row)
         self.progress = W.QProgressBar()
@@ -176,236 +221,488 @@ class PixelsDocker(DockWidget):
         column = W.QVBoxLayout(box)
         self.results = W.QListWidget()
         self.results.setIconSize(QtCore.QSize(THUMB_SIZE, THUMB_SIZE))
-        self.results.setMinimumHeight(THUMB_SIZE + 12)
+        self.results.setWordWrap(True)
+        self.results.currentRowChanged.connect(self.preview_entry)
+        self.results.itemDoubleClicked.connect(lambda _: self.apply_entry())
         column.addWidget(self.results)
         row = W.QHBoxLayout()
-        self.again_button = W.QPushButton("Apply again")
-        self.again_button.setToolTip("Add the selected result as a new layer")
-        self.again_button.clicked.connect(self.apply_again)
+        self.apply_button = W.QPushButton("Apply")
+        self.apply_button.setToolTip("Add the selected result as a layer above its source")
+        self.apply_button.clicked.connect(self.apply_entry)
+        self.use_button = W.QPushButton("Use settings")
+        self.use_button.setToolTip("Put the selected result's settings (and seed) back")
+        self.use_button.clicked.connect(self.use_entry)
         self.discard_button = W.QPushButton("Discard")
         self.discard_button.clicked.connect(self.discard)
-        row.addWidget(self.again_button)
-        row.addWidget(self.discard_button)
+        for button in (self.apply_button, self.use_button, self.discard_button):
+            row.addWidget(button)
         column.addLayout(row)
         return box
 
-    # -- Krita ------------------------------------------------------------------------
+    def build_result_layer(self):
+        self.result_layer = W.QGroupBox("Result layer")
+        column = W.QVBoxLayout(self.result_layer)
+        self.result_label = W.QLabel()
+        self.result_label.setWordWrap(True)
+        column.addWidget(self.result_label)
+        row = W.QHBoxLayout()
+        self.layer_use_button = W.QPushButton("Use its settings")
+        self.layer_use_button.setToolTip("Put the settings this layer was made with back")
+        self.layer_use_button.clicked.connect(lambda: self.use_layer(run=False))
+        self.again_button = W.QPushButton("Run again")
+        self.again_button.setToolTip(
+            "Edit its source again with its settings (its seed too: tick Random for a new one)"
+        )
+        self.again_button.clicked.connect(lambda: self.use_layer(run=True))
+        row.addWidget(self.layer_use_button)
+        row.addWidget(self.again_button)
+        column.addLayout(row)
+        self.result_layer.setVisible(False)
+        return self.result_layer
+
+    # -- documents ------------------------------------------------------------------------
 
     def canvasChanged(self, canvas):
+        self.refresh()
+
+    def state_of(self, doc):
+        """The DocState of an open document (made on first sight), or None."""
+        if doc is None:
+            return None
+        open_docs = Krita.instance().documents()
+        self.states = [s for s in self.states if s.doc in open_docs]
+        found = next((s for s in self.states if s.doc == doc), None)
+        if found is None and doc in open_docs:
+            found = DocState(doc)
+            self.states.append(found)
+        return found
+
+    def refresh(self):
+        """Follow the active document and its layers."""
+        state = self.state_of(Krita.instance().activeDocument())
+        if state is not self.state:
+            self.switch(state)
         self.refresh_layers()
+        self.show_result_layer()
+
+    def switch(self, state):
+        """Show another document's settings, exemplars, history and preview."""
+        if self.state is not None:
+            self.state.settings.update(self.settings())
+        self.state = state
+        self.layer_key = None
+        if state is not None:
+            self.apply_settings(state.settings or store.global_settings())
+        self.show_history()
+        self.show_preview(None if state is None else state.preview)
 
     def refresh_layers(self):
         """Rebuild the exemplar list when the document's layers changed."""
-        doc = Krita.instance().activeDocument()
+        doc = None if self.state is None else self.state.doc
         entries = document.layers(doc) if doc is not None else []
-        key = [(str(n.uniqueId()), n.name(), depth) for n, depth in entries]
+        key = [(document.uid(n), n.name(), depth) for n, depth in entries]
         if key == self.layer_key:
             return
         self.layer_key = key
         current = self.exemplars.currentItem()
         current_id = current.data(ROLE_ID) if current is not None else None
+        ticked = self.state.ticked if self.state is not None else set()
         self.exemplars.blockSignals(True)
         self.exemplars.clear()
         for layer_id, name, depth in key:
             item = W.QListWidgetItem("    " * depth + name)
             item.setData(ROLE_ID, layer_id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            ticked = layer_id in self.ticked
-            item.setCheckState(Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
+            on = layer_id in ticked
+            item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
             self.exemplars.addItem(item)
             if layer_id == current_id:
                 self.exemplars.setCurrentItem(item)
         self.exemplars.blockSignals(False)
+        fit_rows(self.exemplars, len(key), LIST_ROWS)
         self.show_map_choice()
 
-    # -- inputs -----------------------------------------------------------------------
+    def show_result_layer(self):
+        """Offer a result layer's settings while it is the active layer."""
+        recipe = self.active_recipe()
+        self.result_layer.setVisible(recipe is not None)
+        if recipe is not None:
+            node = self.state.doc.activeNode()
+            self.result_label.setText(f"'{node.name()}': {recipe.summary()}")
+
+    def active_recipe(self):
+        if self.state is None:
+            return None
+        node = self.state.doc.activeNode()
+        return None if node is None else store.layer_recipe(self.state.doc, document.uid(node))
+
+    # -- inputs and settings ----------------------------------------------------------------
 
     def on_tick(self, item):
+        if self.state is None:
+            return
         layer_id = item.data(ROLE_ID)
         if item.checkState() == Qt.CheckState.Checked:
-            self.ticked.add(layer_id)
+            self.state.ticked.add(layer_id)
         else:
-            self.ticked.discard(layer_id)
+            self.state.ticked.discard(layer_id)
 
     def show_map_choice(self, *_):
         """Offer the selected exemplar's map sources, its current one selected."""
         item = self.exemplars.currentItem()
         self.map_choice.clear()
         self.map_choice.setEnabled(item is not None)
-        if item is None:
+        if item is None or self.state is None:
             return
         for choice, label in MAP_LABELS.items():
             self.map_choice.addItem(label, choice)
         for layer_id, name, _ in self.layer_key or []:
             if layer_id != item.data(ROLE_ID):
-                self.map_choice.addItem(f"Grey layer: {name}", GREY_LAYER + layer_id)
-        chosen = self.map_choice.findData(self.maps.get(item.data(ROLE_ID), MAP_AUTO))
+                self.map_choice.addItem(f"Grey layer: {name}", document.GREY_LAYER + layer_id)
+        chosen = self.map_choice.findData(
+            self.state.maps.get(item.data(ROLE_ID), document.MAP_AUTO)
+        )
         self.map_choice.setCurrentIndex(max(chosen, 0))
 
     def on_map_choice(self, index):
         item = self.exemplars.currentItem()
-        if item is not None:
-            self.maps[item.data(ROLE_ID)] = self.map_choice.itemData(index)
+        if item is not None and self.state is not None:
+            self.state.maps[item.data(ROLE_ID)] = self.map_choice.itemData(index)
 
-    def params(self) -> Params:
-        return Params(
-            prompt=self.prompt.text().strip(),
-            strength=round(self.strength.value(), 3),
-            steps=self.steps.value(),
-            seed=None if self.random_seed.isChecked() else self.seed.value(),
-            threshold=self.threshold.currentText(),
-            transition=float(self.transition.value()),
+    def settings(self) -> dict:
+        """The docker's settings, as kept in a document and in kritarc."""
+        settings = {
+            "params": self.controls.values(),
+            "source": self.source.currentData(),
+            "use_selection": self.use_selection.isChecked(),
+            "variations": self.variations.value(),
+        }
+        if self.state is not None:
+            settings.update(ticked=sorted(self.state.ticked), maps=self.state.maps)
+        return settings
+
+    def apply_settings(self, settings: dict):
+        self.controls.set_values(settings.get("params", {}))
+        self.source.setCurrentIndex(max(self.source.findData(settings.get("source")), 0))
+        self.use_selection.setChecked(bool(settings.get("use_selection", True)))
+        self.variations.setValue(int(settings.get("variations", 1)))
+
+    def remember_settings(self):
+        settings = self.settings()
+        self.state.settings = settings
+        store.save_document_settings(self.state.doc, settings)
+        store.save_global_settings(
+            {k: settings[k] for k in ("params", "source", "use_selection", "variations")}
         )
 
-    def read_inputs(self, doc):
+    def recipe(self) -> Recipe:
+        """What the docker's controls ask for; schema.Invalid or DocumentError if it
+        cannot be run as it is."""
+        params = self.controls.read()
+        doc = self.state.doc
+        # Bottom first: where exemplars overlap, the later one wins, as layers stack.
+        stack = reversed(self.layer_key or [])
+        ids = [layer_id for layer_id, _, _ in stack if layer_id in self.state.ticked]
+        exemplars = tuple((i, self.state.maps.get(i, document.MAP_AUTO)) for i in ids)
         source = None
         if self.source.currentData() == "layer":
-            source = doc.activeNode()
-            if source is None or not source.type().endswith("layer"):
-                raise document.DocumentError(
-                    "select a layer as the source, or use the visible image"
+            node = doc.activeNode()
+            if node is None or not node.type().endswith("layer"):
+                raise errors.DocumentError("Select the layer to edit in the Layers docker.")
+            source = document.uid(node)
+            if source in ids:
+                raise errors.DocumentError(
+                    f"'{node.name()}' is the source and a ticked exemplar: untick it, or "
+                    "select the layer to edit."
                 )
-        exemplars = []
-        for node, _ in document.layers(doc):
-            layer_id = str(node.uniqueId())
-            if layer_id in self.ticked:
-                exemplars.append((node, self.maps.get(layer_id, MAP_AUTO)))
-        return document.read_inputs(doc, source, exemplars)
+        return Recipe(params, source, exemplars, self.use_selection.isChecked())
 
-    # -- running ----------------------------------------------------------------------
+    def use(self, recipe: Recipe, what: str):
+        """Put a recipe back into the docker: its settings, source layer and exemplars."""
+        self.controls.set_values(recipe.params)
+        self.use_selection.setChecked(recipe.use_selection)
+        self.source.setCurrentIndex(
+            self.source.findData("visible" if recipe.source is None else "layer")
+        )
+        source = document.find(self.state.doc, recipe.source)
+        if source is not None:
+            self.state.doc.setActiveNode(source)
+        self.state.ticked = {i for i, _ in recipe.exemplars}
+        self.state.maps.update(dict(recipe.exemplars))
+        self.layer_key = None
+        self.refresh_layers()
+        self.say(f"The settings of {what} are back in the docker.")
 
-    def connect_server(self):
-        url = self.url.text().strip() or jobs.DEFAULT_URL
-        Krita.instance().writeSetting(SETTINGS, "url", url)
-        self.server.set_address(url, setting("token") or None)
-        self.status.setText("Connecting...")
-        self.server.connect_server()
+    # -- running ------------------------------------------------------------------------
 
     def generate(self):
-        doc = Krita.instance().activeDocument()
-        if doc is None:
-            return self.fail("Open an image first")
+        self.start(self.variations.value(), "edit")
+
+    def show_map(self):
+        self.start(1, "map")
+
+    def start(self, count: int, want: str, recipe: Recipe | None = None):
+        """Read the document and send the request: `count` variations of an edit, or
+        its map. Problems are shown in the docker; the document is never changed."""
+        if self.client.busy:
+            return self.fail("An edit is running: wait for it, or cancel it.")
+        if self.state is None:
+            return self.fail("Open an image first.")
         try:
-            params = self.params()
-            inputs = self.read_inputs(doc)
-        except (document.DocumentError, ValueError) as e:
-            return self.fail(str(e))
-        self.running = (doc, inputs, params)
+            recipe = recipe or self.recipe()
+            inputs = edits.read(self.state.doc, recipe)
+            family = self.controls.family
+            variations = [edits.wire(p, family) for p in edits.variations(recipe.params, count)]
+        except (errors.DocumentError, schema.Invalid) as e:
+            return self.fail(errors.describe(e, self.client.address))
+        self.remember_settings()
+        self.run = Run(self.state.doc, inputs, recipe, want, count)
         self.set_running(True)
-        self.say("Sending...")
-        self.server.generate(inputs, params)
+        level = 0 if self.client.local else 1
+        self.client.edit(
+            lambda: edits.request(inputs, recipe.params, level, family), variations, want
+        )
 
     def set_running(self, running: bool):
         self.generate_button.setEnabled(not running)
-        self.connect_button.setEnabled(not running)  # reconnecting would drop the job
+        self.map_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
+        self.progress.setRange(0, 0 if running else 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("Sending..." if running else "Ready")
         if running:
-            self.progress.setRange(0, 0)  # busy until the first step
-            self.progress.setFormat("Waiting for the server")
-        else:
-            self.progress.setRange(0, 1)
-            self.progress.setValue(0)
-            self.progress.setFormat("Idle")
+            self.say("Sending the layers...")
 
-    def on_connected(self, info):
-        self.status.setStyleSheet("")
-        self.status.setText(f"Connected to PIXELS {info.server}: {jobs.model_line(info)}")
+    def which(self, index: int) -> str:
+        count = self.run.count if self.run is not None else 1
+        return f"Variation {index + 1} of {count}: " if count > 1 else ""
 
-    def on_progress(self, event):
+    def on_progress(self, index, event):
         self.progress.setRange(0, event.total)
         self.progress.setValue(event.step)
-        self.progress.setFormat(f"Step {event.step}/{event.total}, {event.eta:.0f} s left")
-        if event.preview:
-            image = QtGui.QImage.fromData(event.preview, "PNG")
-            self.show_preview(image)
+        self.progress.setFormat(f"{self.which(index)}step %v of %m, {event.eta:.0f} s left")
+        if event.preview is not None and self.run and self.state and self.run.doc == self.state.doc:
+            self.show_preview(QtGui.QImage.fromData(event.preview, "PNG"))
 
-    def show_preview(self, image):
-        pixmap = QtGui.QPixmap.fromImage(image).scaled(
-            PREVIEW_SIZE,
-            PREVIEW_SIZE,
-            Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
-        self.preview.setPixmap(pixmap)
-        self.preview.setVisible(True)
-
-    def on_finished(self, result, rgba):
-        doc, inputs, params = self.running
-        self.running = None
-        self.set_running(False)
-        if doc not in Krita.instance().documents():
-            return self.fail("The image was closed before the result came")
-        params = params.with_seed(result.seed)
-        entry = Entry(result.image, result.seed, params, doc, inputs.source_id)
+    def on_finished(self, index, result):
+        """A variation's result into its document's history, shown if it is active."""
+        run = self.run
+        state = self.state_of(run.doc)
+        if state is None:
+            run.problem = "The image was closed before the result came."
+            return
         try:
-            document.insert_result(doc, inputs.source_id, rgba, result.seed)
-        except document.DocumentError as e:
-            return self.fail(str(e))
-        self.remember(entry)
-        total = result.timings.get("total", 0.0)
-        note = " (random weights: noise is expected)" if result.random_weights else ""
-        self.say(f"Done in {total:.1f} s: seed {result.seed}{note}")
+            found = edits.content(run.inputs, result)
+        except errors.DocumentError as e:
+            run.problem = str(e)
+            return
+        if found is None:
+            run.unchanged += 1
+            return
+        box, bgra = found
+        state.history.add(Entry(run.recipe.with_seed(result.seed), box, bgra))
+        store.save_history(run.doc, state.history)
+        run.seeds.append(result.seed)
+        if state is self.state:
+            self.show_history()
+
+    def on_mapped(self, result):
+        self.run.mapped = True
+        if self.state is not None and self.run.doc == self.state.doc:
+            self.show_preview(QtGui.QImage.fromData(result.image, "PNG"))
+        self.say(f"The edit map this edit would use: {schema.MAP_CONVENTION}.")
 
     def on_cancelled(self):
-        self.running = None
+        if self.run is not None:
+            self.run.cancelled = True
+
+    def on_failed(self, error):
+        if self.run is not None:
+            frames = self.run.inputs.frames()
+            self.run.problem = errors.describe(error, self.client.address, frames)
+        elif not self.client.busy:
+            self.status.setStyleSheet(RED)
+            self.status.setText(errors.describe(error, self.client.address))
+
+    def on_ended(self):
+        """Say how the request ended, once all its signals are in."""
+        run, self.run = self.run, None
         self.set_running(False)
-        self.say("Cancelled; the image is unchanged")
+        if run is None or run.mapped:
+            return
+        seconds = run.began.elapsed() / 1000
+        done = ""
+        if run.seeds:
+            seeds = ", ".join(str(s) for s in run.seeds)
+            done = f"Done in {seconds:.1f} s: seed {seeds} in the history; apply the one you like."
+        if run.unchanged:
+            done += f" {run.unchanged} changed nothing visible." if done else NOTHING_CHANGED
+        if run.problem:
+            self.fail(f"{done} {run.problem} The image is unchanged.".strip())
+        elif run.cancelled:
+            self.say(f"{done} Cancelled; the image is unchanged.".strip())
+        elif run.seeds:
+            self.say(done)
+        else:
+            self.fail(done)
 
-    def on_failed(self, message):
-        if self.running is not None:
-            self.running = None
-            self.set_running(False)
-            self.fail(message + " The image is unchanged.")
+    # -- history --------------------------------------------------------------------------
 
-    def on_offline(self, message):
-        self.status.setStyleSheet("color: #d04040;")
-        self.status.setText(message)
+    def show_history(self):
+        """The active document's results, newest first."""
+        self.results.blockSignals(True)
+        self.results.clear()
+        entries = [] if self.state is None else self.state.history.entries
+        for e in entries:
+            if e.thumbnail is None:
+                image = pixels.image(e.bgra, e.box[2], e.box[3]).scaled(
+                    THUMB_SIZE, THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio
+                )
+                e.thumbnail = QtGui.QIcon(QtGui.QPixmap.fromImage(image))
+            item = W.QListWidgetItem(e.thumbnail, f"seed {e.seed}\n{e.recipe.summary()}")
+            item.setToolTip(e.recipe.summary())
+            self.results.addItem(item)
+        self.results.blockSignals(False)
+        fit_rows(self.results, len(entries), HISTORY_ROWS)
+        if entries:
+            self.results.setCurrentRow(0)
+
+    def selected_entry(self):
+        row = self.results.currentRow()
+        if self.state is None or not 0 <= row < len(self.state.history):
+            return None, None
+        return row, self.state.history[row]
+
+    def preview_entry(self, *_):
+        """The selected result over the picture, before it is applied."""
+        _, entry = self.selected_entry()
+        if entry is None:
+            return
+        doc = self.state.doc
+        scale = min(PREVIEW_SIZE / doc.width(), PREVIEW_SIZE / doc.height(), 1.0)
+        w, h = max(1, round(doc.width() * scale)), max(1, round(doc.height() * scale))
+        image = doc.thumbnail(w, h).convertToFormat(pixels.ARGB32)
+        x, y, bw, bh = entry.box
+        painter = QtGui.QPainter(image)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform)
+        target = QtCore.QRectF(x * scale, y * scale, bw * scale, bh * scale)
+        painter.drawImage(target, pixels.image(entry.bgra, bw, bh))
+        painter.end()
+        self.show_preview(image)
+
+    def show_preview(self, image):
+        if self.state is not None:
+            self.state.preview = image
+        self.preview.setVisible(image is not None)
+        if image is not None:
+            pixmap = QtGui.QPixmap.fromImage(image).scaled(
+                PREVIEW_SIZE,
+                PREVIEW_SIZE,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+            self.preview.setPixmap(pixmap)
+
+    def apply_entry(self):
+        _, entry = self.selected_entry()
+        if entry is None:
+            return self.fail("Select a result in the history first.")
+        try:
+            layer = edits.apply(self.state.doc, entry)
+        except errors.DocumentError as e:
+            return self.fail(str(e))
+        self.say(f"Added '{layer.name()}'. Undo (Ctrl+Z) removes it.")
+
+    def use_entry(self):
+        _, entry = self.selected_entry()
+        if entry is not None:
+            self.use(entry.recipe, f"seed {entry.seed}")
+
+    def discard(self):
+        row, entry = self.selected_entry()
+        if entry is not None:
+            self.state.history.discard(row)
+            store.save_history(self.state.doc, self.state.history)
+            self.show_history()
+            self.show_preview(None)
+
+    def use_layer(self, run: bool):
+        """The active result layer's settings back in the docker; with `run`, its
+        source edited again with them."""
+        recipe = self.active_recipe()
+        if recipe is None:
+            return
+        self.use(recipe, f"'{self.state.doc.activeNode().name()}'")
+        if run:
+            self.start(1, "edit", recipe)
+
+    # -- server --------------------------------------------------------------------------
+
+    def connect_server(self):
+        url, token = self.url.text().strip() or DEFAULT_URL, self.token.text().strip()
+        store.write_setting("url", url)
+        store.write_setting("token", token)
+        self.client.set_address(url, token or None)
+        self.status.setStyleSheet("")
+        self.status.setText("Connecting...")
+        self.client.connect_server()
+
+    def on_connected(self, welcome):
+        self.controls.use_family((welcome.model or {}).get("family"))
+        self.status.setStyleSheet("")
+        self.status.setText(f"Connected to PIXELS {welcome.server}: {model_line(welcome.model)}")
+
+    def on_offline(self, error):
+        self.status.setStyleSheet(RED)
+        self.status.setText(errors.describe(error, self.client.address))
+
+    def on_models(self, models):
+        current = (models.get("current") or {}).get("name", "")
+        names = [current] + list(models.get("builtin", [])) + list(models.get("aliases", {}))
+        self.model.clear()
+        for name in dict.fromkeys(n for n in names if n):
+            self.model.addItem(name)
+        self.model.setCurrentText(current)
+
+    def load_model(self):
+        name = self.model.currentText().strip()
+        if name:
+            self.model_state.setText(f"Asking the server to load {name}...")
+            self.client.load_model(name)
+
+    def on_loading(self, state):
+        name, now = state.get("name", "?"), state.get("state", "?")
+        text = f"{name}: {now}, {state.get('elapsed_s', 0):.0f} s"
+        if state.get("error"):
+            text += f" ({state['error']})"
+        self.model_state.setStyleSheet(RED if now == "failed" else "")
+        self.model_state.setText(text)
+
+    # -- messages -------------------------------------------------------------------------
 
     def say(self, text):
         self.message.setStyleSheet("")
         self.message.setText(text)
 
     def fail(self, text):
-        self.message.setStyleSheet("color: #d04040;")
+        self.message.setStyleSheet(RED)
         self.message.setText(text)
 
-    # -- history ----------------------------------------------------------------------
 
-    def remember(self, entry: Entry):
-        image = QtGui.QImage.fromData(entry.png, "PNG")
-        entry.thumbnail = QtGui.QIcon(QtGui.QPixmap.fromImage(image))
-        self.history.add(entry)
-        self.show_preview(image)
-        self.results.clear()
-        for e in self.history.entries:
-            item = W.QListWidgetItem(e.thumbnail, f"seed {e.seed}\n{e.params.summary()}")
-            item.setToolTip(e.params.summary())
-            self.results.addItem(item)
-        self.results.setCurrentRow(0)
-
-    def selected_entry(self):
-        row = self.results.currentRow()
-        return (row, self.history[row]) if 0 <= row < len(self.history) else (None, None)
-
-    def apply_again(self):
-        row, entry = self.selected_entry()
-        if entry is None:
-            return
-        if entry.document not in Krita.instance().documents():
-            return self.fail("The image of that result is closed")
-        _, _, rgba = pixels.decode_png(entry.png)
-        try:
-            document.insert_result(entry.document, entry.source_id, rgba, entry.seed)
-        except document.DocumentError as e:
-            return self.fail(str(e))
-        self.say(f"Added seed {entry.seed} again")
-
-    def discard(self):
-        row, entry = self.selected_entry()
-        if entry is not None:
-            self.history.discard(row)
-            self.results.takeItem(row)
+def fit_rows(widget, count: int, rows: tuple) -> None:
+    """Size a list to its rows, within (fewest, most) rows."""
+    fewest, most = rows
+    row = max(widget.sizeHintForRow(0), widget.fontMetrics().height() + 4)
+    shown = min(max(count, fewest), most)
+    widget.setFixedHeight(row * shown + 2 * widget.frameWidth() + 4)
 
 
-def setting(name, default=""):
-    return Krita.instance().readSetting(SETTINGS, name, default)
+def model_line(model: dict) -> str:
+    """'tiny on cpu (float32, random weights)' from the handshake's model."""
+    model = model or {}
+    extras = [model.get("dtype")] + (["random weights"] if model.get("random_weights") else [])
+    extra = ", ".join(e for e in extras if e)
+    text = f"{model.get('name', '?')} on {model.get('device', '?')}"
+    text += f" ({extra})" if extra else ""
+    state = model.get("state", "ready")
+    return text if state == "ready" else f"{text}, model {state}"

@@ -1,41 +1,25 @@
-"""What an edit reads from and writes to a Krita document, with the krita API only.
+"""What an edit reads from and writes to a Krita document, through the krita API only.
 
-Everything lives on the document's canvas: the source, each exemplar (transparent where
-it is empty) and each edit map are read over the document's bounds. Krita cannot undo a
-plug-in's pixel writes, so an edit never writes into an existing layer: its result goes
-into a new layer above the source, added in one step once its pixels are ready.
-Call these on Krita's UI thread.
+Everything is read over the document's canvas as B, G, R, A bytes (or one grey byte a
+pixel). A paint layer gives its own pixels; groups, vector, file and clone layers, which
+hold none, give their rendered projection. Every buffer's size is checked before use, so
+a layer Krita cannot hand out is a message, never stray memory. The user's layers are
+never written: a result is a new layer, added in one undoable step once its pixels and
+masks are in place. Call these on Krita's UI thread.
 """
 
-from dataclasses import dataclass
-
 from . import pixels
-from .params import GREY_LAYER, MAP_AUTO, MAP_MASK, MAP_SELECTION
+from .errors import DocumentError
+from .qt import QtCore
+
+# Where an exemplar's edit map comes from (a grey layer is GREY_LAYER + its unique id).
+MAP_AUTO = "auto"  # the server ramps from the layer's alpha over `transition` pixels
+MAP_MASK = "mask"  # the layer's own transparency or selection mask
+MAP_SELECTION = "selection"  # the document's selection
+GREY_LAYER = "layer:"
 
 MASK_TYPES = ("transparencymask", "selectionmask")
 RESULT_NAME = "PIXELS edit (seed {seed})"
-
-
-class DocumentError(Exception):
-    """The document cannot be edited as asked; the message tells the user why."""
-
-
-@dataclass
-class Exemplar:
-    name: str
-    rgba: bytes
-    map: bytes | None  # grey, one byte per pixel, white keeps the source; None: auto
-
-
-@dataclass
-class Inputs:
-    """Everything an edit sends, read from the document at one moment."""
-
-    width: int
-    height: int
-    source: bytes  # RGBA
-    exemplars: list[Exemplar]
-    source_id: object  # the source layer's unique id; None for the visible image
 
 
 def check_format(doc) -> None:
@@ -61,16 +45,84 @@ def layers(doc) -> list[tuple[object, int]]:
     return out
 
 
-def rgba_of(doc, node) -> bytes:
-    """A layer's own pixels (its masks not applied) on the document canvas."""
-    return pixels.swap_red_blue(bytes(node.pixelData(0, 0, doc.width(), doc.height())))
+def uid(node) -> str:
+    """A node's unique id as text (saved in the .kra, so it outlives a session)."""
+    return node.uniqueId().toString()
 
 
-def visible_rgba(doc) -> bytes:
-    """The visible image: the document's projection."""
-    doc.refreshProjection()
-    doc.waitForDone()
-    return pixels.swap_red_blue(bytes(doc.pixelData(0, 0, doc.width(), doc.height())))
+def find(doc, unique_id: str | None):
+    """The layer or mask with this unique id, or None."""
+    if not unique_id:
+        return None
+    node = doc.nodeByUniqueID(QtCore.QUuid(unique_id))
+    return node if node is not None and node.type() else None
+
+
+def checked(data, size: int, what: str) -> bytes:
+    """Krita's buffer, if it holds `size` bytes; a message otherwise."""
+    data = bytes(data)
+    if len(data) != size:
+        raise DocumentError(
+            f"Krita gave {len(data)} bytes for {what} where {size} were expected: it cannot "
+            "be read. Convert it to a paint layer (Layer > Convert > to Paint Layer) and "
+            "try again."
+        )
+    return data
+
+
+def bgra(doc, node, rendered: bool = False) -> bytes:
+    """A layer's pixels on the canvas: its own for a paint layer (masks not applied)
+    unless `rendered`, its projection (masks applied) for any other layer or when
+    `rendered`."""
+    if (node.colorModel(), node.colorDepth()) != ("RGBA", "U8"):
+        raise DocumentError(
+            f"The layer '{node.name()}' is {node.colorModel()} {node.colorDepth()}; PIXELS "
+            "reads 8-bit RGBA layers. Convert it with Layer > Convert > Convert Layer "
+            "Color Space."
+        )
+    w, h = doc.width(), doc.height()
+    own = node.type() == "paintlayer" and not rendered
+    if not own:
+        doc.refreshProjection()
+        doc.waitForDone()
+    data = node.pixelData(0, 0, w, h) if own else node.projectionPixelData(0, 0, w, h)
+    return checked(data, w * h * 4, f"the layer '{node.name()}' ({node.type()})")
+
+
+def exemplar_bgra(doc, node) -> bytes:
+    """An exemplar as it looks: rendered, with its masks, and its opacity applied."""
+    return pixels.scale_alpha(bgra(doc, node, rendered=True), node.opacity())
+
+
+def visible_bgra(doc, left_out: list) -> bytes:
+    """The visible image without the layers `left_out` (the exemplars), rendered in a
+    throwaway copy of the document so that the user's is never touched."""
+    w, h = doc.width(), doc.height()
+    if not left_out:
+        doc.refreshProjection()
+        doc.waitForDone()
+        return checked(doc.pixelData(0, 0, w, h), w * h * 4, "the visible image")
+    copy = doc.clone()
+    try:
+        for node in left_out:
+            twin = find(copy, uid(node))
+            if twin is not None:
+                twin.remove()
+        copy.refreshProjection()
+        copy.waitForDone()
+        data = checked(copy.pixelData(0, 0, w, h), w * h * 4, "the visible image")
+    finally:
+        copy.close()
+    return data
+
+
+def selection_grey(doc) -> bytes | None:
+    """The active selection, 255 where selected, or None when nothing is selected."""
+    selection = doc.selection()
+    if selection is None:
+        return None
+    w, h = doc.width(), doc.height()
+    return checked(selection.pixelData(0, 0, w, h), w * h, "the selection")
 
 
 def mask_of(node):
@@ -79,58 +131,50 @@ def mask_of(node):
 
 
 def edit_map(doc, node, choice: str) -> bytes | None:
-    """The exemplar's edit map as `choice` says (params.MAP_*); None lets the server
-    make it from the exemplar's alpha. Masks and selections are opaque where the
-    exemplar goes in, so they are inverted: a map is black where it takes the exemplar."""
+    """The exemplar's edit map as `choice` says (MAP_*); None lets the server make it
+    from the exemplar's alpha. Masks and selections are opaque where the exemplar goes
+    in, so they are inverted; a grey layer is read as the contract says (white keeps,
+    black takes, transparent counts as white), through its projection."""
     w, h = doc.width(), doc.height()
     if choice == MAP_AUTO:
         return None
     if choice == MAP_MASK:
         mask = mask_of(node)
         if mask is None:
-            raise DocumentError(f"layer '{node.name()}' has no transparency or selection mask")
-        return pixels.invert(bytes(mask.pixelData(0, 0, w, h)))
+            raise DocumentError(f"The layer '{node.name()}' has no transparency or selection mask")
+        what = f"the mask '{mask.name()}'"
+        return pixels.invert(checked(mask.pixelData(0, 0, w, h), w * h, what))
     if choice == MAP_SELECTION:
-        selection = doc.selection()
-        if selection is None:
-            raise DocumentError(f"the map of '{node.name()}' is the selection, but none is made")
-        return pixels.invert(bytes(selection.pixelData(0, 0, w, h)))
-    if choice.startswith(GREY_LAYER):
-        grey = find(doc, choice[len(GREY_LAYER) :])
+        grey = selection_grey(doc)
         if grey is None:
-            raise DocumentError(f"the grey map layer of '{node.name()}' no longer exists")
-        return pixels.grey_over_white(bytes(grey.pixelData(0, 0, w, h)), w, h)
-    raise ValueError(f"unknown map choice {choice!r}")
+            raise DocumentError(f"The map of '{node.name()}' is the selection, but none is made")
+        return pixels.invert(grey)
+    if choice.startswith(GREY_LAYER):
+        layer = find(doc, choice[len(GREY_LAYER) :])
+        if layer is None:
+            raise DocumentError(f"The grey map layer of '{node.name()}' no longer exists")
+        return pixels.grey_over_white(bgra(doc, layer, rendered=True), w, h)
+    raise DocumentError(f"Unknown map choice {choice!r} for '{node.name()}'")
 
 
-def find(doc, unique_id: str):
-    """The layer with this unique id (as str), or None."""
-    return next((n for n, _ in layers(doc) if str(n.uniqueId()) == unique_id), None)
-
-
-def read_inputs(doc, source, exemplars: list[tuple[object, str]]) -> Inputs:
-    """The source (a layer, or None for the visible image) and the exemplars, each a
-    (layer, map choice) pair."""
-    check_format(doc)
-    if not exemplars:
-        raise DocumentError("tick at least one exemplar layer")
-    source_rgba = visible_rgba(doc) if source is None else rgba_of(doc, source)
-    items = [Exemplar(n.name(), rgba_of(doc, n), edit_map(doc, n, c)) for n, c in exemplars]
-    source_id = None if source is None else source.uniqueId()
-    return Inputs(doc.width(), doc.height(), source_rgba, items, source_id)
-
-
-def insert_result(doc, source_id, rgba: bytes, seed: int):
-    """Add the edited canvas as a new layer above the source layer (at the top for the
-    visible image, or when the source is gone) and return it. The layer gets its pixels
-    before it joins the document; if adding fails, the document is as it was."""
-    w, h = doc.width(), doc.height()
-    if len(rgba) != w * h * 4:
-        raise DocumentError("the document's size changed during the edit; run it again")
-    layer = doc.createNode(RESULT_NAME.format(seed=seed), "paintlayer")
-    layer.setPixelData(pixels.swap_red_blue(rgba), 0, 0, w, h)
-    source = None if source_id is None else doc.nodeByUniqueID(source_id)
+def add_layer(doc, source_id: str | None, name: str, box: tuple, data: bytes):
+    """Add a paint layer holding `data` (B, G, R, A) at box = (x, y, width, height),
+    directly above the source with its opacity, blend mode, alpha inheritance and a copy
+    of its transparency masks, so that the picture changes only where `data` is not
+    transparent. For the visible image (or a source that is gone) it goes on top as a
+    plain layer. Krita adds it, masks and pixels in place, as one undoable step."""
+    x, y, w, h = box
+    layer = doc.createNode(name, "paintlayer")
+    layer.setPixelData(data, x, y, w, h)
+    source = find(doc, source_id)
     if source is not None and source.parentNode() is not None:
+        layer.setOpacity(source.opacity())
+        layer.setBlendingMode(source.blendingMode())
+        layer.setInheritAlpha(source.inheritAlpha())
+        if source.type() == "paintlayer":  # other layers were read with their masks
+            for mask in source.childNodes():
+                if mask.type() == "transparencymask":
+                    layer.addChildNode(mask.duplicate(), None)
         parent, below = source.parentNode(), source
     else:
         parent, below = doc.rootNode(), top_of(doc.rootNode())

@@ -1,0 +1,92 @@
+"""Models the project builds itself: the real architectures with seeded random weights.
+
+No weights can be downloaded where this project is developed and tested, so the code
+that runs each family is exercised on pipelines built here from configs:
+
+- `tiny`, `tiny-sd3`, `tiny-flux`, `tiny-chroma`, `tiny-kandinsky`: each family's real
+  layout (its text encoders, conditioning, VAE or MoVQ, transformer or UNet) at a tiny
+  width, saved to a cache folder on first use and loaded back with `from_pretrained`
+  exactly like a downloaded checkpoint. Fast on a CPU; the tests use them.
+- `sdxl-random`, `sd35-random`, `flux-random`: the full-size architectures from the
+  published configs in `configs/`, for timing and memory on a GPU, built on the device
+  and never written to disk.
+
+Their output is noise-like: they prove the pipelines run, not that edits look right.
+Tokenizers are built locally (the real vocabularies cannot be downloaded): they give the
+ids the models expect, which is all random weights need.
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from . import chroma, flux, kandinsky3, sd3, sdxl
+
+# In a model folder built here: its weights are random, and the size it works at.
+MARKER = "RANDOM_WEIGHTS.json"
+TINY_SIZE = 512  # the tiny models work at 512 x 512: a few seconds an edit on a CPU
+TINY = {  # name -> (version, which changes when the build does; builder)
+    "tiny": ("tiny-sdxl-v1", sdxl.tiny),
+    "tiny-sd3": ("tiny-sd3-v2", sd3.tiny),
+    "tiny-flux": ("tiny-flux-v2", flux.tiny),
+    "tiny-chroma": ("tiny-chroma-v2", chroma.tiny),
+    "tiny-kandinsky": ("tiny-kandinsky3-v2", kandinsky3.tiny),
+}
+FULL = {"sdxl-random": sdxl.full, "sd35-random": sd3.full, "flux-random": flux.full}
+HALF = {  # the half precision each full-size model runs in on a GPU, as published
+    "sdxl-random": torch.float16,
+    "sd35-random": torch.bfloat16,
+    "flux-random": torch.bfloat16,
+}
+NAMES = (*TINY, *FULL)
+
+
+def cache_dir() -> Path:
+    """Where built models live: $PIXELS_CACHE, else ~/.cache/pixels."""
+    return Path(os.environ.get("PIXELS_CACHE") or Path.home() / ".cache" / "pixels")
+
+
+def tiny_folder(name: str = "tiny") -> Path:
+    """A tiny pipeline's folder, built and saved on first use (atomically, so two
+    processes starting at once never see half a model)."""
+    version, build = TINY[name]
+    target = cache_dir() / "models" / version
+    if (target / "model_index.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        work = Path(tmp)
+        build(work).save_pretrained(work / "model", safe_serialization=True)
+        note = "Seeded random weights built by pixels_engine; not a trained model."
+        marker = {"random_weights": True, "native_size": TINY_SIZE, "note": note}
+        (work / "model" / MARKER).write_text(json.dumps(marker, indent=1))
+        try:
+            os.rename(work / "model", target)
+        except OSError:
+            if not (target / "model_index.json").exists():
+                raise
+    return target
+
+
+def built(folder: Path) -> dict | None:
+    """What a folder built here says of itself (random weights, working size), or None
+    for a real checkpoint."""
+    marker = folder / MARKER
+    return json.loads(marker.read_text()) if marker.is_file() else None
+
+
+def full(name: str, device: torch.device, dtype: torch.dtype):
+    """A full-size architecture with random weights, built on `device` in `dtype` (made
+    in that dtype from the start: FLUX's 17 billion parameters in fp32 would take twice
+    the memory for nothing)."""
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with tempfile.TemporaryDirectory() as tmp, torch.device(device):
+            pipe = FULL[name](Path(tmp))
+    finally:
+        torch.set_default_dtype(default)
+    return pipe.to(device=device, dtype=dtype)
