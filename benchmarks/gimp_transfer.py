@@ -27,7 +27,6 @@ import remote  # noqa: E402
 import scene  # noqa: E402
 
 from pixels_client import png  # noqa: E402
-from pixels_contract import schema  # noqa: E402
 
 QUICK = {"steps": 2, "strength": 0.5, "seed": 1, "random-seed": False, "transition": 0.0}
 
@@ -50,13 +49,12 @@ def edit(size: int) -> dict:
     values = {a.name: a.extra[-1] for a in controls.ARGUMENTS}
     values.update({a.name: a.extra[1] for a in controls.ARGUMENTS if a.kind == "choice"})
     values.update({**QUICK, "server": SPEC["server"], "map-drawable": None})  # noqa: F821
-    params = schema.parse(controls.params_of(values))
     began = time.perf_counter()
-    made = scene.build(image, [source, exemplar], values, params, 0)
+    made = scene.build(image, [source, exemplar], values, controls.params_of(values), 0)
     built = time.perf_counter()
     answer, model = remote.send(made.request, values, "edit", made.frames)
     answered = time.perf_counter()
-    answers.add_edit(image, made, answer, values, params, model)
+    answers.add_edit(image, made, answer, values, model)
     added = time.perf_counter()
     rgba = png.decode(answer.image)[2]  # the parts of add_edit again, alone
     decoded = time.perf_counter()

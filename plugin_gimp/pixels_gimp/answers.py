@@ -21,9 +21,9 @@ def add_map(image, made, answer) -> None:
         image.undo_group_end()
 
 
-def add_edit(image, made, answer, values: dict, params: dict, model: str) -> None:
-    """The result layer and its record (`params` with the seed the server used), in one
-    undo group; Refused, and no layer, when the edit changed nothing."""
+def add_edit(image, made, answer, values: dict, model: str) -> None:
+    """The result layer and its record (the parameters sent, with the seed the server
+    used), in one undo group; Refused, and no layer, when the edit changed nothing."""
     rect = canvas.changed_rect(answer.region, made.box)
     pixels = None
     if rect is not None:
@@ -36,7 +36,7 @@ def add_edit(image, made, answer, values: dict, params: dict, model: str) -> Non
             "the exemplars' masks, the map drawable and the selection."
         )
     inputs = {name: values[name] for name in controls.RECORDED}
-    done = {**params, "seed": answer.seed}
+    done = {**made.request.params, "seed": answer.seed}
     data = record.encode(done, inputs, model, answer.region, made.tattoos)
     name = f"PIXELS edit (seed {answer.seed})"
     image.undo_group_start()

@@ -29,11 +29,9 @@ import layers  # noqa: E402
 import record  # noqa: E402
 import remote  # noqa: E402
 import scene  # noqa: E402
-import wording  # noqa: E402
 from wording import Refused  # noqa: E402
 
 from pixels_client import JobCancelled  # noqa: E402
-from pixels_contract import schema  # noqa: E402
 
 EDIT, MAP = "plug-in-pixels-exemplar-edit", "plug-in-pixels-show-edit-map"
 PROCEDURES = {  # name: (what the server is asked for, menu label, dialog title, blurb, help)
@@ -79,14 +77,6 @@ def add_arguments(procedure) -> None:
         add(argument.name, label, argument.help, *extra, RW)
 
 
-def parsed(values: dict) -> dict:
-    """The schema's parameters from the arguments, checked as the server will check them."""
-    try:
-        return schema.parse(controls.params_of(values))
-    except schema.Invalid as e:
-        raise Refused(wording.invalid(e)) from None
-
-
 def recorded(drawables) -> dict | None:
     """The record of an earlier edit when the one selected layer is its result."""
     if len(drawables) != 1:
@@ -127,17 +117,16 @@ def made_from(image, done: dict) -> list:
 def work(image, drawables, values: dict, want: str) -> None:
     """Read, send, follow; then add the result. GIMP's Cancel works while the progress
     runs; it has ended (and with it Cancel) before the image is touched."""
-    params = parsed(values)
     Gimp.progress_init("PIXELS: reading the layers")
     try:
         level = 0 if remote.local(values["server"]) else 1
-        made = scene.build(image, drawables, values, params, level)
+        made = scene.build(image, drawables, values, controls.params_of(values), level)
         answer, model = remote.send(made.request, values, want, made.frames)
         Gimp.progress_set_text("PIXELS: adding the result")
         if want == "map":
             answers.add_map(image, made, answer)
         else:
-            answers.add_edit(image, made, answer, values, params, model)
+            answers.add_edit(image, made, answer, values, model)
     finally:
         Gimp.progress_end()
 

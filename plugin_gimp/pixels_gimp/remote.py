@@ -23,6 +23,7 @@ from pixels_client import (
     Started,
     VersionMismatch,
 )
+from pixels_contract import schema
 from pixels_contract.messages import SHUTTING_DOWN
 
 LOAD_POLL = 0.5  # seconds between looks at a model load
@@ -62,20 +63,34 @@ def explained(client: Client, server: str, sent_token: bool, frames: list[str]):
 
 
 def send(request, values: dict, want: str, frames: list[str]):
-    """(the server's Result, the model that made it) for `request`; want="map" asks for
+    """(the server's Result, the model that made it) for `request`, whose parameters are
+    first checked for the model that will run it (see `checked`); want="map" asks for
     the edit map instead of the edit (no model needed, so none is loaded)."""
     server, token = values["server"], token_of(values["token"])
     with Client(server, token) as client, explained(client, server, bool(token), frames):
-        model = client.connect().model.get("name", "")
+        serving = client.connect().model
+        model = serving.get("name", "")
         wanted = values["model"].strip()
         if want == "edit" and wanted and wanted != model:
-            model = load(client, wanted)
+            model, serving = load(client, wanted)
+        request.params = checked(request.params, serving.get("family"))
         Gimp.progress_set_text(f"PIXELS: sending to {wording.address(server)}")
         return follow(client.submit(request, want)), model
 
 
-def load(client: Client, name: str) -> str:
-    """Have the server load `name`, showing the wait; its name once it is ready."""
+def checked(raw: dict, family: str | None) -> dict:
+    """The parameters complete and checked, before anything is sent, by the rules of the
+    serving model's family (FLUX.1 takes no negative prompt; a family this plug-in does
+    not know gets any model's rules); an error names the control."""
+    try:
+        return schema.parse(raw, family if family in schema.FAMILIES else None)
+    except schema.Invalid as e:
+        raise Refused(wording.invalid(e)) from None
+
+
+def load(client: Client, name: str) -> tuple[str, dict]:
+    """Have the server load `name`, showing the wait; its name and the model the server
+    then serves (for its family) once it is ready."""
     Gimp.progress_set_text(f"PIXELS: loading the model {name}")
     state = client.load_model(name)
     while state["state"] in ("waiting", "loading"):
@@ -85,7 +100,7 @@ def load(client: Client, name: str) -> str:
         Gimp.progress_pulse()
     if state["state"] != "ready":
         raise Refused(wording.model_failed(name, state.get("error")))
-    return state["name"]
+    return state["name"], client.models()["current"]
 
 
 def follow(job):

@@ -107,7 +107,9 @@ def global_map(reader: Reader, values: dict, exemplars: list) -> tuple:
 
 
 def build(image, drawables, values: dict, params: dict, level: int) -> Scene:
-    """The request for `params` from the image and the plug-in's inputs (`values`)."""
+    """The request from the image and the plug-in's inputs (`values`), carrying `params`
+    as the arguments give them (remote.checked completes and checks them once the
+    serving model is known, before they are sent)."""
     source, exemplars = pick_layers(image, drawables, values["source"])
     selection = limiting_selection(image, values["ignore-selection"])
     deep = image.get_precision() not in EIGHT_BIT
