@@ -4,6 +4,9 @@ pixels install-plugin gimp                       # the bundle this pixels carrie
 pixels install-plugin krita --bundle pixels-krita.zip
 pixels install-plugin gimp --profile DIR         # another plug-ins folder
 
+GIMP keeps one profile per release (GIMP/3.0, GIMP/3.2, ...) and reads plug-ins only from
+its own: the GIMP plug-in goes into every GIMP 3 profile there is.
+
 Without --bundle: the built program (packaging/build_server.py) carries the bundles;
 from a git checkout (installed editable by `make`) the plug-in is assembled from its
 plugin_gimp/ or plugin_krita/ folder.
@@ -12,6 +15,7 @@ plugin_gimp/ or plugin_krita/ folder.
 import argparse
 import importlib.util
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -24,8 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CARRIED = ROOT / "plugins"  # the built program's copies of the bundles
 # What a bundle holds at its root, and what is copied into the plug-ins folder.
 ENTRIES = {"gimp": ("pixels_gimp",), "krita": ("pixels_krita.desktop", "pixels_krita")}
+GIMP_PROFILE = re.compile(r"3\.\d+")  # GIMP 3's profile folders, named by its minor version
 NEXT = {
-    "gimp": "Restart GIMP; the plug-in is Filters > PIXELS > Exemplar Edit.",
+    "gimp": "Restart GIMP; the plug-in is Filters > PIXELS > Exemplar Edit (and Show Edit Map).",
     "krita": (
         "Enable it in Krita (Settings > Configure Krita > Python Plugin Manager: PIXELS, "
         "or add enable_pixels_krita=true under [python] in {kritarc}), restart Krita, "
@@ -48,29 +53,53 @@ def register(commands) -> None:
 
 
 def config_dirs(system: str, env: dict, home: Path) -> dict[str, Path]:
-    """The per-user folders the hosts use on `system` (a sys.platform value)."""
+    """The per-user folders the hosts use on `system` (a sys.platform value); for GIMP,
+    the folder that holds its profiles (see gimp_plugin_dirs)."""
     if system.startswith("win"):
         appdata = Path(env.get("APPDATA") or home / "AppData" / "Roaming")
         local = Path(env.get("LOCALAPPDATA") or home / "AppData" / "Local")
         return {
-            "gimp": appdata / "GIMP" / "3.0" / "plug-ins",
+            "gimp": appdata / "GIMP",
             "krita": appdata / "krita" / "pykrita",
             "kritarc": local / "kritarc",
         }
     if system == "darwin":
         support = home / "Library" / "Application Support"
         return {
-            "gimp": support / "GIMP" / "3.0" / "plug-ins",
+            "gimp": support / "GIMP",
             "krita": support / "krita" / "pykrita",
             "kritarc": home / "Library" / "Preferences" / "kritarc",
         }
     config = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
     data = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
     return {
-        "gimp": config / "GIMP" / "3.0" / "plug-ins",
+        "gimp": config / "GIMP",
         "krita": data / "krita" / "pykrita",
         "kritarc": config / "kritarc",
     }
+
+
+def gimp_plugin_dirs(gimp: Path) -> list[Path]:
+    """The plug-ins folders of every GIMP 3 profile in `gimp` (3.2, 3.0, ...), newest first."""
+    if not gimp.is_dir():
+        return []
+    profiles = [p for p in gimp.iterdir() if p.is_dir() and GIMP_PROFILE.fullmatch(p.name)]
+    profiles.sort(key=lambda p: tuple(int(n) for n in p.name.split(".")), reverse=True)
+    return [p / "plug-ins" for p in profiles]
+
+
+def destinations(host: str, dirs: dict[str, Path]) -> list[Path]:
+    """Where the plug-in goes: Krita's one folder, or each GIMP 3 profile's plug-ins."""
+    if host != "gimp":
+        return [dirs[host]]
+    found = gimp_plugin_dirs(dirs["gimp"])
+    if not found:
+        raise PixelsError(
+            f"no GIMP 3 profile in {dirs['gimp']}: start GIMP 3 once (it makes its profile "
+            "there), then run this again; or give the plug-ins folder GIMP lists under "
+            "Edit > Preferences > Folders > Plug-ins with --profile DIR"
+        )
+    return found
 
 
 def assembler(host: str):
@@ -135,8 +164,8 @@ def install(host: str, dest: Path, bundle: Path | None = None) -> list[Path]:
 
 def run(args) -> int:
     dirs = config_dirs(sys.platform, os.environ, Path.home())
-    dest = args.profile or dirs[args.host]
-    for path in install(args.host, dest.expanduser(), args.bundle):
-        print(f"installed {path}")
+    for dest in [args.profile] if args.profile else destinations(args.host, dirs):
+        for path in install(args.host, dest.expanduser(), args.bundle):
+            print(f"installed {path}")
     print(NEXT[args.host].format(kritarc=dirs["kritarc"]))
     return 0

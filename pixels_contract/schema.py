@@ -64,6 +64,7 @@ class Param:
     max_length: int = 0  # text: characters
     step: float = 1.0  # a control's increment
     digits: int = 0  # decimals a control shows
+    only: tuple[str, ...] = ()  # the model families that take it; empty: every family
 
     @property
     def flag(self) -> str:
@@ -178,6 +179,10 @@ PARAMS = (
     Param("guidance", NUMBER, 5.0, "Guidance",
           "How strongly the prompts steer the edit; 1 or less turns guidance off and halves "
           "the cost", "edit", minimum=0.0, maximum=50.0, step=0.5, digits=1),
+    Param("guidance_rescale", NUMBER, 0.0, "Guidance rescale",
+          "Pulls strongly guided edits back toward the prompt's own contrast, against "
+          "burnt colours (0 is off; about 0.7 suits v-prediction models)", "edit",
+          minimum=0.0, maximum=1.0, step=0.05, digits=2, only=("sd",)),
     Param("strength", NUMBER, 0.6, "Strength",
           "Share of the noise schedule that is run: higher changes more", "edit",
           minimum=0.0, maximum=1.0, above_minimum=True, step=0.05, digits=2),
@@ -222,14 +227,24 @@ DEFAULTS = {p.name: p.default for p in PARAMS}
 class Family:
     """What one model family takes, where it differs from the parameters above: its own
     defaults and words (`changes`, per parameter), the parameters it has no use for
-    (`unused`), and whether a strength may run no step (the UNet pipelines run
-    int(n x s) steps; the flow ones n - int(n - n x s), at least one)."""
+    (`takes_no`; a parameter made for some families only says so itself), and whether a
+    strength may run no step (the UNet pipelines run int(n x s) steps; the flow ones
+    n - int(n - n x s), at least one)."""
 
     name: str
     title: str
     changes: tuple[tuple[str, dict], ...] = ()
-    unused: tuple[str, ...] = ()
+    takes_no: tuple[str, ...] = ()
     whole_steps: bool = True
+
+    @property
+    def unused(self) -> tuple[str, ...]:
+        """The parameters this family has no use for, in the schema's order."""
+        return tuple(
+            p.name
+            for p in PARAMS
+            if p.name in self.takes_no or (p.only and self is not ANY and self.name not in p.only)
+        )
 
     def params(self) -> tuple[Param, ...]:
         """The parameters this family takes, with its defaults and words."""
@@ -261,7 +276,7 @@ FAMILIES = {
                 }),
                 ("steps", {"default": 28}),
             ),
-            unused=("negative_prompt",),
+            takes_no=("negative_prompt",),
             whole_steps=False,
         ),
         Family(
@@ -272,7 +287,7 @@ FAMILIES = {
                 "help": "Length of the noise schedule (schnell is made for 1 to 4); an "
                 "edit map then has at most that many grey levels of release",
             }),),
-            unused=("negative_prompt", "guidance"),
+            takes_no=("negative_prompt", "guidance"),
             whole_steps=False,
         ),
         Family(

@@ -136,7 +136,7 @@ class Editor:
         t0 = time.perf_counter()
         with torch.no_grad():
             final = sample(
-                step=family.stepper(text, schedule, work, settings.guidance, settings.seed),
+                step=family.stepper(text, schedule, work, settings),
                 noised=family.noised,
                 schedule=schedule,
                 source=source_latent,

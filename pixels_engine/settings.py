@@ -16,6 +16,7 @@ class EditSettings:
     prompt: str = DEFAULT["prompt"]
     negative_prompt: str = DEFAULT["negative_prompt"]
     guidance: float = DEFAULT["guidance"]
+    guidance_rescale: float = DEFAULT["guidance_rescale"]
     strength: float = DEFAULT["strength"]  # share of the schedule that is run
     steps: int = DEFAULT["steps"]
     seed: int | None = DEFAULT["seed"]  # None draws one; the one used is reported

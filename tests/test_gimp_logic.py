@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from pixels_client import protocol
+from pixels_client import JobError
+from pixels_contract import schema
 from plugin_gimp import assemble
 
 FOLDER = assemble.HERE / assemble.NAME
@@ -23,7 +24,9 @@ def load(name: str):
     return module
 
 
-canvas, record, settings = load("canvas"), load("record"), load("settings")
+canvas, controls, record, wording = (
+    load(name) for name in ("canvas", "controls", "record", "wording")
+)
 
 
 def test_local_rect_puts_any_layer_on_the_source_canvas():
@@ -34,32 +37,20 @@ def test_local_rect_puts_any_layer_on_the_source_canvas():
     assert canvas.local_rect(source, -5, 200) == (35, -180, 96, 80)
 
 
+def test_boxes_overlap_when_they_share_a_pixel():
+    source = canvas.Box(30, 20, 96, 80)
+    assert source.overlaps(canvas.Box(10, 30, 64, 48))
+    assert source.overlaps(canvas.Box(125, 99, 5, 5))
+    assert not source.overlaps(canvas.Box(126, 20, 5, 5))  # just right of it
+    assert not source.overlaps(canvas.Box(400, 300, 64, 48))
+
+
 def test_changed_rect_clips_the_region_to_the_canvas():
     box = canvas.Box(7, 9, 100, 50)
     assert canvas.changed_rect([10, 5, 40, 30], box) == (10, 5, 30, 25)
     assert canvas.changed_rect([-4, -4, 300, 300], box) == (0, 0, 100, 50)
     assert canvas.changed_rect(None, box) is None
     assert canvas.changed_rect([100, 0, 120, 10], box) is None
-
-
-def test_changed_runs_find_the_pixels_to_write():
-    width = 5
-    old = bytes(range(width * 3 * 4))
-    new = bytearray(old)
-    for x, y in ((1, 0), (2, 0), (4, 0), (0, 2)):
-        new[(y * width + x) * 4 + 3] ^= 0xFF  # alpha alone differs: still a change
-    new = bytes(new)
-    assert canvas.changed_runs(new, old, width, (0, 0, 5, 3)) == [(1, 0, 2), (4, 0, 1), (0, 2, 1)]
-    assert canvas.changed_runs(new, old, width, (2, 0, 2, 2)) == [(2, 0, 1)]
-    assert canvas.changed_runs(old, old, width, (0, 0, 5, 3)) == []
-
-
-def test_maps_are_inverted_in_8_and_16_bits():
-    assert canvas.edit_map(bytes([0, 255, 1])) == bytes([255, 0, 254])
-    native = (513).to_bytes(2, sys.byteorder) + (65535).to_bytes(2, sys.byteorder)
-    big = canvas.big_endian_u16(native)
-    assert big == (513).to_bytes(2, "big") + (65535).to_bytes(2, "big")
-    assert int.from_bytes(canvas.edit_map(big)[:2], "big") == 65535 - 513
 
 
 def test_the_lowest_selected_layer_is_the_source():
@@ -70,60 +61,126 @@ def test_the_lowest_selected_layer_is_the_source():
         canvas.split_source([], stack)
 
 
-def test_edit_params_are_protocol_params():
-    values = {
-        "prompt": "a lake",
-        "negative-prompt": "",
-        "strength": 0.5,
-        "steps": 12,
-        "seed": -1,
-        "guidance": 5.0,
-        "threshold": "cubic",
-        "mode": "chain",
-        "transition": 8.0,
-        "grow": 2,
-        "feather": 1.5,
-        "invert": True,
-    }
-    params = settings.edit_params(values)
-    assert set(params) <= set(protocol.PARAMS) and params["seed"] is None
-    assert params["negative_prompt"] == "" and params["threshold"] == "cubic"
-    assert settings.edit_params({**values, "seed": 42})["seed"] == 42
-    assert settings.layer_name(42) == "PIXELS edit (seed 42)"
+def test_crop_takes_the_rows_of_a_rectangle():
+    image = bytes(range(4 * 3))  # 4 x 3, one byte a pixel
+    assert canvas.crop(image, 4, (1, 1, 2, 2), bpp=1) == bytes([5, 6, 9, 10])
+    assert canvas.crop(image, 4, (0, 1, 4, 2), bpp=1) == bytes(range(4, 12))
+    rgba = bytes(range(2 * 2 * 4))
+    assert canvas.crop(rgba, 2, (1, 0, 1, 2)) == rgba[4:8] + rgba[12:16]
+
+
+def test_edited_only_keeps_what_changed_and_clears_the_rest():
+    old = bytes([10, 20, 30, 255]) * 6
+    new = bytearray(old)
+    new[4:8] = bytes([11, 20, 30, 255])  # red changed
+    new[12:16] = bytes([10, 20, 30, 128])  # alpha alone changed: still a change
+    new[20:24] = bytes([0, 0, 0, 255])
+    out = canvas.edited_only(bytes(new), old)
+    assert out[3::4] == bytes([0, 255, 0, 128, 0, 255])
+    assert out[0::4] == bytes(new)[0::4]  # colours as sent back: only alpha is cleared
+    assert canvas.only(canvas.edited_only(old, old)[3::4], 0)
+
+
+def test_only_tells_a_blank_alpha_or_a_white_map():
+    assert canvas.only(bytes(5), 0) and not canvas.only(bytes([0, 0, 1]), 0)
+    assert canvas.only(b"\xff" * 4, 255) and not canvas.only(b"\xff\xfe", 255)
+
+
+def test_every_schema_parameter_is_an_argument_with_its_bounds():
+    """The plug-in's arguments are the schema's, by a rule per kind; nothing is copied."""
+    by_name = {a.name: a for a in controls.ARGUMENTS}
+    for p in schema.PARAMS:
+        name = p.name.replace("_", "-")
+        if p.kind == schema.RANGE:
+            low, high = by_name[f"{name}-low"], by_name[f"{name}-high"]
+            assert low.extra == (p.minimum, p.maximum, p.default[0]) and low.kind == "double"
+            assert high.extra == (p.minimum, p.maximum, p.default[1])
+        elif p.kind == schema.SEED:
+            assert by_name[name].kind == "uint"
+            assert by_name[name].extra[:2] == (schema.SEED_MIN, schema.SEED_MAX)
+            assert by_name[f"random-{name}"].extra == (p.default is None,)
+        elif p.kind == schema.CHOICE:
+            assert by_name[name].extra == (p.choices, p.default)
+        elif p.kind in (schema.NUMBER, schema.INTEGER):
+            assert by_name[name].extra == (p.minimum, p.maximum, p.default)
+        else:
+            assert by_name[name].extra == (p.default,)
+        assert by_name[name if p.kind != schema.RANGE else f"{name}-low"].group == p.group
+    assert len(set(controls.NAMES)) == len(controls.NAMES)
+    assert {a.group for a in controls.ARGUMENTS} == {g for g, _ in controls.GROUPS}
+
+
+def test_argument_values_and_parameters_convert_both_ways():
+    values = {a.name: a.extra[-1] for a in controls.ARGUMENTS if a.kind != "choice"}
+    values.update({a.name: a.extra[1] for a in controls.ARGUMENTS if a.kind == "choice"})
+    params = controls.params_of(values)
+    assert schema.parse(params) == schema.parse({})  # the arguments' defaults are the schema's
+    chosen = {**params, "seed": 2**32 - 1, "levels": (0.1, 0.9), "grow": -3}
+    again = controls.params_of({**values, **controls.values_of(chosen)})
+    assert again == chosen
+    assert controls.values_of({"seed": None}) == {"random-seed": True}
+
+
+def test_mnemonics_are_unique_and_avoid_the_buttons():
+    labels = controls.with_mnemonics(["Prompt", "Negative prompt", "Steps", "Seed", "Random_x"])
+    assert labels == ["_Prompt", "_Negative prompt", "S_teps", "S_eed", "R_andom__x"]
+    assert controls.with_mnemonics(["Grow", "Gamma", "Of gaps"]) == ["_Grow", "G_amma", "O_f gaps"]
+    letters = [label[label.index("_") + 1].lower() for label in labels]
+    assert len(set(letters)) == len(letters) and not set(letters) & set(controls.RESERVED)
+    every = controls.with_mnemonics([a.label for a in controls.ARGUMENTS])
+    keys = [m[m.index("_") + 1].lower() for m in every if "_" in m.replace("__", "")]
+    assert len(keys) == len(set(keys))
+
+
+def test_errors_name_the_control_not_the_flag():
+    try:
+        schema.parse({"grow": 900})
+    except schema.Invalid as e:
+        assert wording.invalid(e) == "Grow: must be -256 to 256 px, not 900"
+    frames = ["Source 'photo'", "Exemplar 'lake'"]
+    server = JobError("invalid_field", "params.steps: 200 is over the limit.", "params.steps")
+    assert wording.refused(str(server), server.field, frames) == "Steps: 200 is over the limit."
+    text = "frames[1]: the exemplar 1 is 9000x9000, over this server's limit."
+    assert wording.refused(text, "frames[1]", frames).startswith("Exemplar 'lake': the exemplar")
+    assert wording.refused("the queue is full.", None, frames) == "The queue is full."
+    down = wording.not_running("ws://127.0.0.1:9")
+    assert "not running at 127.0.0.1:9" in down and "pixels serve" in down
+    for message in (down, wording.lost("localhost:7860"), wording.token("h:1", True)):
+        assert "--" not in message and "rrno" not in message
+    assert wording.address("127.0.0.1:7860") == "127.0.0.1:7860"
 
 
 def test_record_round_trips_without_the_token():
-    values = {"prompt": "a lake", "seed": 1234, "token": "secret", "server": "ws://h:1"}
-    data = record.encode(values, {"prompt": "a lake", "seed": 1234}, "tiny", [0, 0, 8, 8])
+    params = {"prompt": "a lake", "seed": 4_000_000_000, "levels": (0.0, 1.0)}
+    inputs = {"source": "lowest", "server": "ws://h:1", "token": "secret"}
+    tattoos = {"source": 3, "exemplars": [5, 6], "map": None}
+    data = record.encode(params, inputs, "tiny", [0, 0, 8, 8], tattoos)
     assert b"secret" not in data
     decoded = record.decode(data)
-    assert decoded["settings"] == {"prompt": "a lake", "seed": 1234, "server": "ws://h:1"}
-    assert decoded["params"] == {"prompt": "a lake", "seed": 1234}
+    assert decoded["params"] == {**params, "levels": [0.0, 1.0]}
+    assert decoded["inputs"] == {"source": "lowest", "server": "ws://h:1"}
     assert decoded["model"] == "tiny" and decoded["region"] == [0, 0, 8, 8]
+    assert decoded["layers"] == tattoos
     assert record.decode(list(data)) == decoded  # GIMP hands parasite data as a list
     with pytest.raises(ValueError):
-        record.decode(json.dumps({"version": 99}).encode())
+        record.decode(json.dumps({"version": 1}).encode())
 
 
-def test_plugin_arguments_match_its_settings():
-    """Every setting the plug-in reads is an argument it declares, and every parameter
-    it sends is one of them (pixels_gimp.py needs GIMP, so it is read, not run)."""
-    tree = ast.parse((FOLDER / "pixels_gimp.py").read_text())
-    declared = {
-        node.args[0].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and getattr(node.func, "attr", "").endswith("_argument")
-        and isinstance(node.args[0], ast.Constant)
-    }
-    names = next(
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SETTINGS"
-    )
-    read = {element.value for element in names.elts}
-    assert read | {"map-drawable"} == declared
-    assert set(settings.PARAMS) | {"seed"} <= read
+def test_plugin_reads_no_parameter_by_name():
+    """pixels_gimp.py and its GIMP modules (they need GIMP, so they are read, not run)
+    name no edit parameter: they loop over controls, which loops over the schema. (The
+    seed is the exception: the server's result reports the one it used.)"""
+    gimp_modules = ("pixels_gimp", "answers", "scene", "layers", "remote", "dialog")
+    names = {p.name for p in schema.PARAMS} | {p.name.replace("_", "-") for p in schema.PARAMS}
+    names.discard("seed")
+    for module in gimp_modules:
+        tree = ast.parse((FOLDER / f"{module}.py").read_text())
+        strings = {
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        }
+        assert not strings & names, (module, strings & names)
 
 
 def test_assembled_folder_runs_on_the_standard_library_alone(tmp_path):
@@ -135,7 +192,8 @@ def test_assembled_folder_runs_on_the_standard_library_alone(tmp_path):
     )
     # -S -I: no site-packages, so websockets can only come from the vendored copy
     code = (
-        "import canvas, record, settings, pixels_client.transport as t; print(t.connect.__module__)"
+        "import canvas, controls, record, wording, pixels_client.transport as t; "
+        "print(t.connect.__module__)"
     )
     out = subprocess.run(
         [sys.executable, "-S", "-I", "-c", f"import sys; sys.path.insert(0, '.'); {code}"],

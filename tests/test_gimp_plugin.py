@@ -1,31 +1,49 @@
-"""The GIMP plug-in inside the real GIMP 3.0.4 (tests/hosts/), against a real server.
+"""The GIMP plug-in inside the real GIMP 3.0.4 and 3.2 (tests/hosts/), against a real server.
 
 The plug-in is what artists get: the bundle pixels-gimp.zip (packaging/build_plugins.py),
-installed by `pixels install-plugin gimp --bundle` into a fresh GIMP profile, and called
-NONINTERACTIVE through the PDB by a batch script (hosts/fixtures/gimp_pixels_batch.py)
-that builds the images, runs the cases and saves every layer's pixels before and after.
-Three GIMP runs: the edits, the failures (in gimp-console), and the dialog (in the whole
-GIMP on Xvfb).
+installed by `pixels install-plugin gimp`'s code into the GIMP profile the chroot's GIMP
+reads, and called through the PDB by a batch script (hosts/fixtures/gimp_pixels_batch.py)
+that builds the images, runs the cases and saves every layer's and channel's pixels and
+the flattened picture before and after. Four GIMP runs per version: the edits, the
+failures (both in gimp-console), the dialog (in the whole GIMP on Xvfb), and the
+registration of a plug-in whose schema has one parameter more.
 """
 
+import importlib.util
 import json
+import shutil
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
-from serving import LONG, ServerProcess
+from PIL import Image
+from serving import CACHE, LONG, ServerProcess
 from websockets.sync.server import serve
 
-from pixels_cli.install import config_dirs, install
+from pixels_cli.install import config_dirs, destinations, install
+from pixels_contract import schema
+from pixels_engine.builtins import TINY
 from tests.hosts import hostrun
 from tests.test_hosts import hosts_root  # noqa: F401 (the chroot fixture)
 
 FIXTURES = hostrun.HERE / "fixtures"
-QUICK = {"steps": 4, "strength": 0.5, "seed": 11, "transition": 8.0}
+QUICK = {"steps": 4, "strength": 0.5, "seed": 11, "random-seed": False, "transition": 8.0}
 RESULT = "PIXELS edit (seed 11)"
+MAP_NAME = "PIXELS edit map"
+BIG_SEED = 4_000_000_000  # above 2^31: GIMP's int arguments stop there
 TOKEN = "right-token"
+SECRET = "typed-in-the-dialog"  # a token that must never be written in clear
+TINY_FOLDER = Path(CACHE) / "models" / TINY["tiny"][0]  # the tiny model, loaded by its path
+TRIAL = """
+# A parameter added to the schema and nowhere else (tests/test_gimp_plugin.py).
+PARAMS = (*PARAMS, Param("trial", NUMBER, 0.25, "Trial", "Added to the schema alone", "maps",
+                         minimum=0.0, maximum=2.0, step=0.05, digits=2))
+BY_NAME = {p.name: p for p in PARAMS}
+DEFAULTS = {p.name: p.default for p in PARAMS}
+"""
 
 
 class Run:
@@ -34,32 +52,48 @@ class Run:
     def __init__(self, report: dict, out, log: str):
         self.report, self.out, self.log = report, out, log
 
-    def pixels(self, case: str, layer: str, tag: str, channels=4, dtype=np.uint8):
-        entry = next(e for e in self.report[case][tag] if e["name"] == layer)
-        data = np.frombuffer((self.out / f"{case}-{layer}.{tag}").read_bytes(), dtype)
-        return data.reshape(entry["h"], entry["w"], channels)
+    def layer(self, case: str, name: str, tag: str = "after") -> dict:
+        return next(e for e in self.report[case][tag]["layers"] if e["name"] == name)
 
-    def untouched(self, case: str) -> None:
-        """Every layer (and mask) that was there before has the same pixels after."""
-        saved = sorted(self.out.glob(f"{case}-*.before"))
+    def pixels(self, case: str, name: str, tag: str = "after", channels=4, dtype=np.uint8):
+        if name == "flat" or name.startswith("channel-"):
+            w, h = self.report[case][tag]["size"]
+            channels = 4 if name == "flat" else 1
+        else:
+            entry = self.layer(case, name.removesuffix("-mask"), tag)
+            w, h = entry["w"], entry["h"]
+        data = np.frombuffer((self.out / f"{case}-{name}.{tag}").read_bytes(), dtype)
+        return data.reshape(h, w, channels)
+
+    def alpha(self, case: str, name: str, tag: str = "after", dtype=np.uint8):
+        channels = 2 if self.layer(case, name, tag)["grey"] else 4
+        return self.pixels(case, name, tag, channels, dtype)[..., -1]
+
+    def untouched(self, case: str, before: str = "before", after: str = "after") -> None:
+        """Every layer, mask and channel that was there before has the same pixels after."""
+        saved = sorted(self.out.glob(f"{case}-*.{before}"))
         assert saved, f"no pixels saved for {case}"
-        for before in saved:
-            after = before.with_suffix(".after")
-            assert before.read_bytes() == after.read_bytes(), before.name
+        for path in saved:
+            if path.stem != f"{case}-flat":
+                later = path.with_suffix(f".{after}")
+                assert path.read_bytes() == later.read_bytes(), path.name
 
 
-def run_cases(root, tmp_path, bundles, cases: list[dict], gui: bool = False) -> Run:
-    """Install the bundle into the chroot user's GIMP profile and run the batch script over
-    `cases` in gimp-console, or in the whole GIMP on a virtual display (`gui`)."""
+def run_cases(root, tmp_path, bundle, cases: list[dict], gui: bool = False) -> Run:
+    """Install `bundle` (a zip or a folder) with `pixels install-plugin`'s code into the
+    chroot user's GIMP profile (made first, as GIMP makes it on its first start), and run
+    the batch script over `cases` in gimp-console, or in the whole GIMP (`gui`)."""
     hosts = hostrun.Hosts(root, tmp_path)
-    plugins = config_dirs("linux", {}, hosts.home)["gimp"]
-    install("gimp", plugins, bundles / "pixels-gimp.zip")
+    dirs = config_dirs("linux", {}, hosts.home)
+    (dirs["gimp"] / hosts.gimp_version).mkdir(parents=True)
+    for dest in destinations("gimp", dirs):
+        install("gimp", dest, bundle)
     script = hosts.bind(FIXTURES, "/pixels/fixtures") + "/gimp_pixels_batch.py"
     out = tmp_path / "out"
     out.mkdir()
-    spec = {"out": hosts.inside(out), "cases": cases}
+    spec = {"out": hosts.inside(out), "script": script, "cases": cases}
     code = f"SPEC = {spec!r}; exec(open({script!r}).read())"
-    result = (hosts.gimp_gui_batch if gui else hosts.gimp_batch)(code, timeout=240)
+    result = (hosts.gimp_gui_batch if gui else hosts.gimp_batch)(code, timeout=300)
     assert result.returncode == 0 and "PIXELS-BATCH done" in result.stdout, result.describe()
     report = json.loads((out / "report.json").read_text())
     for name, case in report.items():
@@ -70,15 +104,18 @@ def run_cases(root, tmp_path, bundles, cases: list[dict], gui: bool = False) -> 
 @pytest.fixture(scope="module")
 def edits(hosts_root, tmp_path_factory, server, bundles):  # noqa: F811
     settings = {**QUICK, "server": server.url}
-    names = ("rgb", "deep", "grey", "visible", "layer-map")
+    names = ("rgb", "composite", "deep", "grey", "selection", "visible", "layer-map", "groups")
     cases = [{"name": name, "settings": settings} for name in names]
-    return run_cases(hosts_root, tmp_path_factory.mktemp("gimp-edits"), bundles, cases)
+    cases.append({"name": "rerun", "settings": {**settings, "seed": BIG_SEED}})
+    zipped = bundles / "pixels-gimp.zip"
+    return run_cases(hosts_root, tmp_path_factory.mktemp("gimp-edits"), zipped, cases)
 
 
 @pytest.fixture(scope="module")
 def failures(hosts_root, tmp_path_factory, server, bundles):  # noqa: F811
     """One GIMP run over every way an edit can fail; `locked` (a server with a token)
-    refuses a wrong token, then is stopped while it runs a job."""
+    refuses a wrong or missing token, loads another model for an edit that asks for one,
+    then is stopped while it runs a long job."""
     locked = ServerProcess("--token", TOKEN)
     old = start_old_server()
     threading.Thread(target=stop_when_running, args=(locked,), daemon=True).start()
@@ -86,18 +123,24 @@ def failures(hosts_root, tmp_path_factory, server, bundles):  # noqa: F811
         specs = [
             {"name": "down", "server": "ws://127.0.0.1:9"},
             {"name": "token", "server": locked.url, "token": "wrong-token"},
+            {"name": "no-token", "server": locked.url},
             {"name": "version", "server": f"ws://127.0.0.1:{old.socket.getsockname()[1]}"},
-            {"name": "refused", "server": server.url, "prompt": "x" * 2500},
+            {"name": "prompt", "server": server.url, "prompt": "x" * 2500},
+            {"name": "quantise", "server": server.url, "quantise": 1},
+            {"name": "steps", "server": server.url, "steps": 200},
+            {"name": "model", "server": server.url, "model": "/no/such/model"},
+            {"name": "alone", "server": server.url, "select": ["source"]},
+            {"name": "far", "server": server.url, "far": True},
+            {"name": "load", "server": locked.url, "token": TOKEN, "model": str(TINY_FOLDER)},
             {"name": "stopped", "server": locked.url, "token": TOKEN, **LONG},
             {"name": "cancel", "server": server.url, **LONG, "kill": True},
-            {"name": "alone", "server": server.url, "select": ["source"]},
-            {"name": "unselected", "server": server.url, "edit-map": "selection"},
         ]
         cases = [
-            {"kind": "failure", "http": server.http, **case, "settings": settings(case)}
+            {"kind": "attempt", "http": server.http, **case, "settings": settings(case)}
             for case in specs
         ]
-        return run_cases(hosts_root, tmp_path_factory.mktemp("gimp-failures"), bundles, cases)
+        zipped = bundles / "pixels-gimp.zip"
+        return run_cases(hosts_root, tmp_path_factory.mktemp("gimp-failures"), zipped, cases)
     finally:
         old.shutdown()
         locked.stop()
@@ -105,19 +148,19 @@ def failures(hosts_root, tmp_path_factory, server, bundles):  # noqa: F811
 
 def settings(case: dict) -> dict:
     """The plug-in's arguments among a case's keys, over the quick defaults."""
-    names = ("server", "token", "prompt", "edit-map", *LONG)
+    names = ("server", "token", "prompt", "quantise", "steps", "model", *LONG)
     return {**QUICK, **{k: v for k, v in case.items() if k in names}}
 
 
 def stop_when_running(server: ServerProcess) -> None:
-    """Stop the server once a job runs on it (the plug-in is then waiting for steps)."""
+    """Stop the server once a long job runs on it (the plug-in is then waiting for steps)."""
     request = urllib.request.Request(
         server.http + "/v1/status", headers={"Authorization": f"Bearer {TOKEN}"}
     )
     deadline = time.monotonic() + 200
     while time.monotonic() < deadline and server.process.poll() is None:
         with urllib.request.urlopen(request, timeout=5) as reply:
-            if json.loads(reply.read())["running"]:
+            if any(job["steps"] == LONG["steps"] for job in json.loads(reply.read())["running"]):
                 time.sleep(0.5)
                 server.stop()
                 return
@@ -129,7 +172,7 @@ def start_old_server():
 
     def refuse(ws):
         ws.recv()
-        message = "this server speaks protocol 2: update the plug-in"
+        message = "this server speaks protocol 99: update the plug-in"
         reply = {"type": "error", "code": "version_mismatch", "field": "protocol"}
         ws.send(json.dumps({**reply, "message": message}))
 
@@ -138,141 +181,283 @@ def start_old_server():
     return old
 
 
-def layers(entries: list[dict]) -> list[tuple]:
-    return [(e["name"], e["x"], e["y"], e["w"], e["h"]) for e in entries]
+def stack(snapshot: dict) -> list[tuple]:
+    return [(e["name"], e["x"], e["y"], e["w"], e["h"]) for e in snapshot["layers"]]
 
 
-def test_result_is_a_new_layer_above_the_source_with_its_size_and_offset(edits):
-    report = edits.report
-    case = report["rgb"]
+def seed_of(entry: dict) -> int:
+    return json.loads(entry["parasite"])["params"]["seed"]
+
+
+# --- the registration: arguments from the schema ------------------------------------------
+
+
+def test_a_parameter_added_to_the_schema_appears_in_gimp(hosts_root, tmp_path, bundles):  # noqa: F811
+    """The bundle with one parameter appended to its schema, and nothing else changed,
+    installed into the profile of this GIMP: both procedures' arguments, read back from
+    GIMP's PDB, are the schema's (names, kinds, bounds, defaults, choices, labels)."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(bundles / "pixels-gimp", bundle)
+    contract = bundle / "pixels_gimp/pixels_contract/schema.py"
+    contract.write_text(contract.read_text() + TRIAL)
+    spec = importlib.util.spec_from_file_location("trial_schema", contract)
+    trial = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trial)
+    run = run_cases(hosts_root, tmp_path / "gimp", bundle, [{"name": "arguments"}])
+    for procedure in ("plug-in-pixels-exemplar-edit", "plug-in-pixels-show-edit-map"):
+        pdb = {e["name"]: e for e in run.report["arguments"][procedure]}
+        assert "trial" in pdb and pdb["trial"]["maximum"] == 2.0
+        for p in trial.PARAMS:
+            check_argument(pdb, p)
+        hosts = {"source", "edit-map", "map-drawable", "ignore-selection", "server", "token"}
+        assert hosts | {"model"} <= set(pdb)
+        nicks = [e["nick"] for e in pdb.values() if "_" in e["nick"]]
+        keys = [n[n.index("_") + 1].lower() for n in nicks]
+        assert len(keys) == len(set(keys)), "two controls share a mnemonic"
+
+
+def check_argument(pdb: dict, p) -> None:
+    name = p.name.replace("_", "-")
+    kinds = {
+        schema.TEXT: "gchararray",
+        schema.NUMBER: "gdouble",
+        schema.INTEGER: "gint",
+        schema.BOOLEAN: "gboolean",
+        schema.CHOICE: "gchararray",
+    }
+    if p.kind == schema.RANGE:
+        for end, default in zip(("low", "high"), p.default, strict=True):
+            entry = pdb[f"{name}-{end}"]
+            assert entry["type"] == "gdouble" and entry["default_value"] == default
+            assert (entry["minimum"], entry["maximum"]) == (p.minimum, p.maximum)
+        return
+    if p.kind == schema.SEED:
+        entry = pdb[name]
+        assert entry["type"] == "guint"
+        assert (entry["minimum"], entry["maximum"]) == (schema.SEED_MIN, schema.SEED_MAX)
+        assert pdb[f"random-{name}"]["default_value"] is (p.default is None)
+    else:
+        entry = pdb[name]
+        assert entry["type"] == kinds[p.kind], name
+        assert entry["default_value"] == p.default, name
+    if p.kind in (schema.NUMBER, schema.INTEGER):
+        assert (entry["minimum"], entry["maximum"]) == (p.minimum, p.maximum), name
+    if p.kind == schema.CHOICE:
+        assert entry["choices"] == [list(c) for c in p.choices], name
+    assert entry["nick"].replace("_", "").startswith(p.label), name
+    assert entry["blurb"] == p.help, name
+
+
+# --- edits ---------------------------------------------------------------------------------
+
+
+def test_result_is_a_new_layer_above_the_source_showing_only_the_edit(edits):
+    case = edits.report["rgb"]
     assert case["status"] == ["success", None]
-    before, after = layers(case["before"]), layers(case["after"])
+    before, after = stack(case["before"]), stack(case["after"])
     source = before[2]
     assert source[0] == "source"
     assert after == [*before[:2], (RESULT, *source[1:]), *before[2:]]
-
-
-def test_nothing_else_changes_and_untouched_pixels_are_the_source(edits):
     edits.untouched("rgb")
-    source = edits.pixels("rgb", "source", "before")
-    result = edits.pixels("rgb", RESULT, "after")
-    same = (source == result).all(axis=-1)
-    # far from both exemplars the map is white: exactly the source
-    assert same[:8].all() and same[:, 48:64].all() and same[60:, :56].all()
+    alpha = edits.alpha("rgb", RESULT)
+    # far from both exemplars the map is white: nothing there, the source shows
+    assert not alpha[:8].any() and not alpha[:, 48:64].any() and not alpha[60:, :56].any()
     # the lake (masked to its right half: canvas x 12..43, y 10..57) and the rug changed
-    assert not same[20:50, 16:40].any()
-    assert not same[50:70, 82:94].all()
+    assert alpha[20:50, 16:40].all()
+    assert alpha[50:70, 82:94].any()
     # the lake's masked-out left half and the part of the canvas it does not cover stay
-    assert same[20:50, :10].all()
+    assert not alpha[20:50, :10].any()
+    flat_before, flat_after = edits.pixels("rgb", "flat", "before"), edits.pixels("rgb", "flat")
+    x, y = 30, 20  # the source's offsets: where the canvas is in the image
+    unchanged = np.ones(flat_before.shape[:2], bool)
+    unchanged[y : y + 80, x : x + 96] = alpha == 0
+    assert (flat_before == flat_after)[unchanged].all()
 
 
 def test_parameters_are_a_persistent_parasite_that_survives_the_xcf(edits):
     report = edits.report
-    result = next(e for e in report["rgb"]["after"] if e["name"] == RESULT)
+    result = edits.layer("rgb", RESULT)
     record = json.loads(result["parasite"])
-    assert record["version"] == 1 and record["model"] == "tiny"
-    settings = record["settings"]
-    assert settings["seed"] == 11 and settings["steps"] == 4 and settings["strength"] == 0.5
-    assert settings["source"] == "lowest" and settings["edit-map"] == "alpha"
-    assert settings["server"].startswith("ws://127.0.0.1:") and "token" not in settings
+    assert record["version"] == 2 and record["model"] == "tiny"
     params = record["params"]
-    assert params["seed"] == 11 and params["negative_prompt"] == "" and params["transition"] == 8
+    assert params["seed"] == 11 and params["steps"] == 4 and params["strength"] == 0.5
+    assert set(params) == {p.name for p in schema.PARAMS}
+    assert params["negative_prompt"] == "" and params["transition"] == 8 and params["grow"] == 0
+    inputs = record["inputs"]
+    assert inputs["source"] == "lowest" and inputs["edit-map"] == "exemplars"
+    assert inputs["server"].startswith("ws://127.0.0.1:") and "token" not in inputs
+    assert len(record["layers"]["exemplars"]) == 2 and record["layers"]["source"]
     reloaded = dict(report["rgb"]["reloaded"])
     assert json.loads(reloaded[RESULT]) == record
     assert [name for name, parasite in reloaded.items() if parasite] == [RESULT]
 
 
+def test_the_picture_changes_only_where_the_map_is_below_white(edits):
+    """A source with a mask, at 60 % in Multiply mode. Show Edit Map adds one hidden
+    channel and changes nothing else; the edit's layer takes the source's mode, opacity
+    and mask, and the flattened picture changes only where that map is below white."""
+    case = edits.report["composite"]
+    assert case["shown"] == ["success", None] and case["status"] == ["success", None]
+    mapped = case["mapped"]
+    assert mapped["channels"] == [{"name": MAP_NAME, "visible": False}]
+    assert stack(mapped) == stack(case["before"])
+    assert mapped["selected"] == case["before"]["selected"]
+    edits.untouched("composite", "before", "mapped")
+    assert (
+        edits.pixels("composite", "flat", "before") == edits.pixels("composite", "flat", "mapped")
+    ).all()
+    edits.untouched("composite")
+    result = edits.layer("composite", RESULT)
+    assert result["mode"] == "multiply" and result["opacity"] == 60.0 and result["apply_mask"]
+    source_mask = edits.pixels("composite", "source-mask", "before", 1)
+    assert (edits.pixels("composite", f"{RESULT}-mask", "after", 1) == source_mask).all()
+    edit_map = edits.pixels("composite", f"channel-{MAP_NAME}", "mapped")[..., 0]
+    same = (edits.pixels("composite", "flat", "before") == edits.pixels("composite", "flat")).all(
+        -1
+    )
+    assert same[edit_map == 255].all()
+    assert (edit_map < 255).sum() > 1000 and not same[edit_map < 255].all()
+
+
 def test_high_bit_depth_keeps_unchanged_pixels_exact(edits):
-    report, pixels = edits.report, edits.pixels
-    case = report["deep"]
+    case = edits.report["deep"]
     assert case["status"] == ["success", None] and case["precision"] == "u16-non-linear"
-    assert layers(case["after"])[2] == (RESULT, 30, 20, 224, 176)
-    source = pixels("deep", "source", "before", dtype=np.uint16)
-    result = pixels("deep", RESULT, "after", dtype=np.uint16)
-    region = json.loads(next(e for e in case["after"] if e["name"] == RESULT)["parasite"])["region"]
-    x0, y0, x1, y1 = region
+    assert stack(case["after"])[2] == (RESULT, 30, 20, 224, 176)
+    edits.untouched("deep")
+    alpha = edits.alpha("deep", RESULT, dtype=np.uint16)
+    x0, y0, x1, y1 = json.loads(edits.layer("deep", RESULT)["parasite"])["region"]
     assert (x1, y1) < (224, 176), "the region should leave part of the canvas out"
-    exact = (source == result).all(axis=-1)
-    outside = np.ones(exact.shape, bool)
+    outside = np.ones(alpha.shape, bool)
     outside[y0:y1, x0:x1] = False
-    assert exact[outside].all()
-    # the edit went through 8-bit sRGB; a pixel it kept is the 16-bit source, never the
-    # source rounded to 8 bits (v * 255 / 65535 rounded, * 257 back)
-    rounded = np.round(source.astype(float) * 255 / 65535).astype(np.uint16) * 257
-    assert not ((rounded == result).all(axis=-1) & ~exact).any()
-    assert exact[y0:y1, x0:x1].mean() > 0.5 and not exact[10:50, 20:40].any()
+    assert not alpha[outside].any()  # the 16-bit source shows there, untouched
+    assert alpha[10:50, 20:40].all()
 
 
-def test_grey_image_gets_a_grey_layer_and_the_selection_is_the_map(edits):
-    report, pixels = edits.report, edits.pixels
-    case = report["grey"]
-    assert case["status"] == ["success", None]
-    result = next(e for e in case["after"] if e["name"] == RESULT)
+def test_the_selection_limits_the_edit_unless_ignored(edits):
+    """Grey image: the selection is x 20..43, y 12..35. RGB image: the selection is the
+    image's x 0..79 (canvas x 0..49); the rug (canvas x 70..) lies outside it."""
+    grey = edits.report["grey"]
+    assert grey["status"] == ["success", None]
+    result = edits.layer("grey", RESULT)
     assert result["grey"] and result["alpha"]
-    assert json.loads(result["parasite"])["settings"]["edit-map"] == "selection"
-    source = pixels("grey", "source", "before", 2)
-    edited = pixels("grey", RESULT, "after", 2)
-    same = (source == edited).all(axis=-1)
-    assert same[:10].all() and same[40:].all() and same[:, :18].all()  # outside the selection
-    assert not same[14:34, 22:42].all()
+    alpha = edits.alpha("grey", RESULT)
+    inside = np.zeros(alpha.shape, bool)
+    inside[12:36, 20:44] = True
+    assert not alpha[~inside].any() and alpha[inside].any()
+    case = edits.report["selection"]
+    assert case["limited"] == ["success", None] and case["ignored"] == ["success", None]
+    edits.untouched("selection", "before", "middle")
+    limited = edits.alpha("selection", "limited")
+    assert not limited[:, 50:].any() and limited[20:50, 16:40].all()
+    same = (
+        edits.pixels("selection", "flat", "before") == edits.pixels("selection", "flat", "middle")
+    ).all(-1)
+    assert same[:, 80:].all()
+    assert edits.alpha("selection", RESULT)[40:80, 70:96].any()  # ignored: the rug too
 
 
 def test_visible_image_source_with_a_channel_as_map(edits):
-    report, pixels = edits.report, edits.pixels
-    case = report["visible"]
-    assert case["status"] == ["success", None] and case["images"] == 1 and case["channel_kept"]
-    assert layers(case["after"]) == [(RESULT, 0, 0, 160, 120), *layers(case["before"])]
+    case = edits.report["visible"]
+    assert case["status"] == ["success", None] and case["images"] == 1
+    assert stack(case["after"]) == [(RESULT, 0, 0, 160, 120), *stack(case["before"])]
+    result = edits.layer("visible", RESULT)
+    assert result["mode"] == "normal" and result["opacity"] == 100.0
     edits.untouched("visible")
-    # the source is the visible image without the exemplars: the background, the
-    # source layer over it; where the maps are white the result is exactly that
-    composite = pixels("visible", "background", "before").copy()
-    composite[20:100, 30:126] = pixels("visible", "source", "before")
-    same = (pixels("visible", RESULT, "after") == composite).all(axis=-1)
-    assert same[:25].all() and same[:, :40].all() and same[:, 138:].all() and same[100:].all()
-    assert not same[35:75, 45:70].any()  # the lake's mask
-    assert not same[70:90, 110:130].all()  # the rug, inside the channel's square
-    assert same[30:56, 76:].all()  # above the square: the rug's alpha is not its map
+    alpha = edits.alpha("visible", RESULT)
+    assert not alpha[:25].any() and not alpha[:, :40].any() and not alpha[:, 138:].any()
+    assert not alpha[100:].any()
+    assert alpha[35:75, 45:70].all()  # the lake's mask
+    assert alpha[70:90, 110:130].any()  # the rug, inside the channel's black square
+    assert not alpha[30:56, 76:].any()  # above the square: the rug's alpha is not its map
 
 
-def test_a_grey_layer_with_an_offset_as_map(edits):
+def test_a_map_layer_is_read_over_white_with_its_soft_alpha(edits):
+    """The map layer (60x60 at 90,50): opaque black (x 90..109), black at half alpha
+    (x 110..129), erased (x 130..149). Shown: black, a grey, white; white around it and
+    beyond the source's canvas (x 30..125, y 20..99)."""
     case = edits.report["layer-map"]
-    assert case["status"] == ["success", None]
+    assert case["shown"] == ["success", None] and case["status"] == ["success", None]
     edits.untouched("layer-map")
-    source = edits.pixels("layer-map", "source", "before")
-    same = (source == edits.pixels("layer-map", RESULT, "after")).all(axis=-1)
-    # canvas coordinates: the white square is x 66..105 (clipped at 96), y 36..75
-    assert same[:36].all() and same[:, :66].all() and same[76:].all()
-    assert (~same[36:76, 66:96]).mean() > 0.95
+    shown = np.array(case["map"], np.uint8).reshape(120, 160)
+    assert (shown[50:100, 90:110] == 0).all()
+    assert ((shown[50:100, 110:126] > 60) & (shown[50:100, 110:126] < 230)).all()
+    assert (shown[50:100, 126:] == 255).all() and (shown[:50] == 255).all()
+    assert (shown[:, :90] == 255).all()
+    alpha = edits.alpha("layer-map", RESULT)  # canvas: the source at 30,20, 96 x 80
+    assert not alpha[:30].any() and not alpha[:, :60].any()
+    assert alpha[30:80, 60:80].any()
+
+
+def test_groups_are_read_through_their_projection_and_exemplars_with_their_opacity(edits):
+    case = edits.report["groups"]
+    assert case["shown"] == [["success", None], ["success", None]]
+    full, faint = (np.array(m, np.uint8).reshape(120, 160) for m in case["maps"])
+    assert (full[40:80, 50:90] == 0).all() and (full[:40] == 255).all()
+    assert (faint == 255).all()  # at 30 % the exemplar is not there (alpha under 1/2)
+    assert case["status"] == ["success", None]
+    after = stack(case["after"])
+    assert after[:2] == [("exemplars", 50, 40, 40, 40), ("blue", 50, 40, 40, 40)]
+    assert after[2][0] == RESULT and after[3] == ("picture", 30, 20, 96, 80)
+    edits.untouched("groups")
+    alpha = edits.alpha("groups", RESULT)  # canvas: the group's projection at 30,20
+    assert alpha[20:60, 20:60].all() and not alpha[:18].any() and not alpha[:, 62:].any()
+
+
+def test_run_again_on_a_result_with_a_large_seed(edits):
+    """With the last values, a result layer alone is run again on the settings its record
+    holds (seed 4,000,000,000 included): the same pixels. From a script with another
+    seed, on the layers it was made from."""
+    case = edits.report["rerun"]
+    assert case["status"] == [["success", None]] * 3
+    first, again = edits.layer("rerun", "first"), edits.layer("rerun", "again")
+    assert seed_of(first) == seed_of(again) == BIG_SEED
+    assert (first["x"], first["y"]) == (again["x"], again["y"]) == (30, 20)
+    same = edits.pixels("rerun", "first") == edits.pixels("rerun", "again")
+    assert same.all()
+    other = edits.pixels("rerun", "PIXELS edit (seed 7)")
+    assert not (other == edits.pixels("rerun", "first")).all()
+
+
+# --- failures ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "name, words",
     [
-        ("down", "no PIXELS server at ws://127.0.0.1:9"),
-        (
-            "token",
-            "token is required: send the header Authorization: Bearer TOKEN. Check the Token",
-        ),
-        ("version", "protocol 2"),
-        ("refused", "prompt"),
-        ("alone", "select exemplar layers"),
-        ("unselected", "nothing is selected"),
-        ("stopped", "server"),
+        ("down", "The PIXELS server is not running at 127.0.0.1:9: start it with `pixels serve`"),
+        ("token", "refused the token: check the Token setting"),
+        ("no-token", "needs a token: enter the one it was started with in the Token setting"),
+        ("version", "are different versions (this server speaks protocol 99"),
+        ("prompt", "Prompt: has 2500 characters; at most 2000"),
+        ("quantise", "Quantise: must be 0 to 256 levels except 1, not 1"),
+        ("steps", "Steps: 200 is over this server's limit of 150."),
+        ("model", "could not load the model '/no/such/model': model folder not found"),
+        ("alone", "Nothing to edit: select exemplar layers above the source"),
+        ("far", "The exemplar 'lake' lies entirely outside the source 'source'"),
+        ("stopped", "stopped answering during the edit"),
     ],
 )
 def test_failure_gives_a_clear_message_and_leaves_the_image(failures, name, words):
-    report = failures.report
-    case = report[name]
+    case = failures.report[name]
     status, message = case["status"]
     assert status == "execution-error" and message.startswith("PIXELS: ")
     assert words in message
+    assert "--" not in message and "rrno" not in message and "params." not in message
     assert case["after"] == case["before"]
     failures.untouched(name)
 
 
+def test_a_chosen_model_is_loaded_before_the_edit(failures):
+    """The server serves `tiny`; the edit asks for the same weights by their folder, so
+    the server loads them first (the plug-in follows the load), then edits with them."""
+    case = failures.report["load"]
+    assert case["status"] == ["success", None]
+    record = json.loads(next(e for e in case["after"]["layers"] if "parasite" in e)["parasite"])
+    assert record["model"] == str(TINY_FOLDER)
+
+
 def test_cancel_ends_the_job_on_the_server_and_leaves_the_image(failures):
-    report = failures.report
-    case = report["cancel"]
+    case = failures.report["cancel"]
     assert case["killed"], "the plug-in process was not found while its job ran"
     assert case["status"][0] != "success"
     latest = case["jobs"][0]  # the server lists recent jobs newest first
@@ -281,15 +466,32 @@ def test_cancel_ends_the_job_on_the_server_and_leaves_the_image(failures):
     failures.untouched("cancel")
 
 
-def test_interactive_run_opens_the_dialog_cleanly(hosts_root, tmp_path, bundles):  # noqa: F811
-    """The whole GIMP on Xvfb: the auto-built dialog opens without a warning about our
-    arguments and waits for the user; GIMP's Cancel (the process ended) changes nothing."""
-    run = run_cases(hosts_root, tmp_path, bundles, [{"name": "dialog"}], gui=True)
-    case = run.report["dialog"]
-    assert case["killed"] and case["waited"] >= 5, "the plug-in did not wait in its dialog"
-    assert case["status"] != "success"
-    assert case["after"] == case["before"]
+# --- the dialog ----------------------------------------------------------------------------
+
+
+def test_the_dialog_runs_an_earlier_edit_again(hosts_root, tmp_path, server, bundles):  # noqa: F811
+    """The whole GIMP on Xvfb. Exemplar Edit with a result layer alone selected opens its
+    dialog on that edit's settings (seed 4,000,000,000) and a token (shown as dots); a
+    person's view of it is saved (dialog.png), then OK is pressed: the same edit again, as
+    a new layer. The token is nowhere in GIMP's profile afterwards."""
+    shot = tmp_path / "dialog.png"
+    hosts_shot = f"{hostrun.WORK}/{shot.name}"
+    settings = {**QUICK, "server": server.url, "seed": BIG_SEED, "prompt": "a lake at dusk"}
+    case = {"name": "dialog", "settings": settings, "shot": hosts_shot, "token": SECRET}
+    run = run_cases(hosts_root, tmp_path, bundles / "pixels-gimp.zip", [case], gui=True)
+    report = run.report["dialog"]
+    assert report["first"] == ["success", None]
+    assert report["status"] == "success", (report, report["person"])
+    again = f"PIXELS edit (seed {BIG_SEED})"
+    names = [entry[0] for entry in stack(report["after"])]
+    assert names[:5] == ["rug", "lake", "first", again, "source"]
+    assert stack(report["after"])[3][1:] == (30, 20, 96, 80)
+    assert (run.pixels("dialog", again) == run.pixels("dialog", "first")).all()
     run.untouched("dialog")
+    picture = Image.open(shot).convert("RGB")
+    assert picture.width > 400 and picture.height > 300 and len(picture.getcolors(1 << 20)) > 50
     ours = [line for line in run.log.splitlines() if "pixels" in line.lower()]
-    assert not [line for line in ours if "mnemonic" in line or "CRITICAL" in line], ours
+    assert not [line for line in ours if "duplicate mnemonic" in line or "CRITICAL" in line], ours
     assert "Traceback" not in run.log
+    profile = [path for path in (tmp_path / "home").rglob("*") if path.is_file()]
+    assert profile and not [path for path in profile if SECRET.encode() in path.read_bytes()]

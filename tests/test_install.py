@@ -12,7 +12,7 @@ from pathlib import Path, PureWindowsPath
 import pytest
 
 from pixels_cli import install as install_module
-from pixels_cli.install import config_dirs, install
+from pixels_cli.install import config_dirs, gimp_plugin_dirs, install
 from pixels_engine.errors import PixelsError
 
 HOME = Path("/home/ann")
@@ -20,13 +20,11 @@ HOME = Path("/home/ann")
 
 def test_linux_dirs_follow_xdg():
     dirs = config_dirs("linux", {}, HOME)
-    assert dirs["gimp"] == HOME / ".config/GIMP/3.0/plug-ins"
+    assert dirs["gimp"] == HOME / ".config/GIMP"
     assert dirs["krita"] == HOME / ".local/share/krita/pykrita"
     assert dirs["kritarc"] == HOME / ".config/kritarc"
     moved = config_dirs("linux", {"XDG_CONFIG_HOME": "/c", "XDG_DATA_HOME": "/d"}, HOME)
-    assert moved["gimp"] == Path("/c/GIMP/3.0/plug-ins") and moved["krita"] == Path(
-        "/d/krita/pykrita"
-    )
+    assert moved["gimp"] == Path("/c/GIMP") and moved["krita"] == Path("/d/krita/pykrita")
 
 
 def test_windows_dirs_use_appdata():
@@ -35,16 +33,40 @@ def test_windows_dirs_use_appdata():
         "LOCALAPPDATA": r"C:\Users\ann\AppData\Local",
     }
     dirs = {k: PureWindowsPath(v) for k, v in config_dirs("win32", env, HOME).items()}
-    assert dirs["gimp"] == PureWindowsPath(env["APPDATA"], "GIMP/3.0/plug-ins")
+    assert dirs["gimp"] == PureWindowsPath(env["APPDATA"], "GIMP")
     assert dirs["krita"] == PureWindowsPath(env["APPDATA"], "krita/pykrita")
     assert dirs["kritarc"] == PureWindowsPath(env["LOCALAPPDATA"], "kritarc")
 
 
 def test_macos_dirs_are_in_library():
     dirs = config_dirs("darwin", {}, HOME)
-    assert dirs["gimp"] == HOME / "Library/Application Support/GIMP/3.0/plug-ins"
+    assert dirs["gimp"] == HOME / "Library/Application Support/GIMP"
     assert dirs["krita"] == HOME / "Library/Application Support/krita/pykrita"
     assert dirs["kritarc"] == HOME / "Library/Preferences/kritarc"
+
+
+def test_gimp_goes_into_every_gimp_3_profile_newest_first(tmp_path):
+    for name in ("2.10", "3.0", "3.2", "3.10", "3.2-old", "4.0"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "3.4").touch()  # a file, not a profile
+    expected = [tmp_path / v / "plug-ins" for v in ("3.10", "3.2", "3.0")]
+    assert gimp_plugin_dirs(tmp_path) == expected
+    assert gimp_plugin_dirs(tmp_path / "missing") == []
+
+
+def test_command_installs_gimp_into_each_profile_or_says_how_to_make_one(tmp_path):
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": "", "XDG_DATA_HOME": ""}
+    command = [sys.executable, "-m", "pixels_cli", "install-plugin", "gimp"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert done.returncode != 0 and "start GIMP 3 once" in done.stderr
+    gimp = tmp_path / ".config/GIMP"
+    for version in ("3.0", "3.2"):
+        (gimp / version).mkdir(parents=True)
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    for version in ("3.0", "3.2"):
+        assert f"installed {gimp / version / 'plug-ins/pixels_gimp'}" in done.stdout
+        assert (gimp / version / "plug-ins/pixels_gimp/pixels_gimp.py").is_file()
 
 
 def test_gimp_from_the_checkout_replaces_an_old_install(tmp_path):

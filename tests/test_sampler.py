@@ -55,7 +55,7 @@ def run(request, built_model):
     steps = []
     with torch.no_grad():
         sample(
-            step=family.stepper(text, schedule, (SIZE, SIZE), 1.0, 0),
+            step=family.stepper(text, schedule, (SIZE, SIZE), EditSettings(guidance=1.0, seed=0)),
             noised=family.noised,
             schedule=schedule,
             source=source,
@@ -200,3 +200,20 @@ def test_white_pixels_come_back_bit_identical_and_the_seed_repeats(name, built_m
     white = edit_map(source, exemplars, settings) >= 1.0
     assert white.sum() > 1000 and np.array_equal(first.image[white], source[white])
     assert not np.array_equal(first.image[~white], source[~white])
+
+
+def test_guidance_rescale_changes_only_the_edit_and_only_sd_takes_it(built_model):
+    """The contract's guidance_rescale reaches SD's guided step (diffusers' rescale of
+    the guided noise); white pixels stay the source's; a flow family refuses it."""
+    model = built_model("tiny")
+    source, exemplars = samples.scene(SIZE)
+    plain = EditSettings(steps=6, strength=0.5, guidance=7.0, seed=5)
+    rescaled = EditSettings(steps=6, strength=0.5, guidance=7.0, seed=5, guidance_rescale=0.7)
+    first = Editor(model).edit(source, exemplars, plain)
+    second = Editor(model).edit(source, exemplars, rescaled)
+    white = edit_map(source, exemplars, plain) >= 1.0
+    assert np.array_equal(first.image[white], second.image[white])
+    assert not np.array_equal(first.image[~white], second.image[~white])
+    with pytest.raises(PixelsError, match="takes none") as refused:
+        rescaled.validate("flux-dev")
+    assert refused.value.field == "guidance_rescale"

@@ -117,11 +117,11 @@ class Family:
         """The prompts' encoding (cached by the editor: it does not depend on the edit)."""
         raise NotImplementedError
 
-    def stepper(
-        self, text, schedule: Schedule, size: tuple[int, int], guidance: float, seed: int
-    ) -> Stepper:
+    def stepper(self, text, schedule: Schedule, size: tuple[int, int], settings) -> Stepper:
         """One denoising step of this edit: conditioning, guidance, the model call(s) and
-        the scheduler's update, as the family's pipeline does them."""
+        the scheduler's update, as the family's pipeline does them. `settings` is the
+        edit's EditSettings (its seed drawn), so that a family reads the parameters it
+        takes without the editor knowing which those are."""
         raise NotImplementedError
 
 

@@ -29,7 +29,7 @@ class Chroma(PackedFlowFamily):
             negative, None, negative_ids, negative_mask
         )
 
-    def stepper(self, text, schedule, size, guidance, seed):
+    def stepper(self, text, schedule, size, settings):
         transformer, image_ids = self.denoiser, self.image_ids(size)
         width, height = size
         tokens = (width // self.cell) * (height // self.cell)
@@ -51,7 +51,7 @@ class Chroma(PackedFlowFamily):
             velocity = call(latents, i, positive)
             if negative is not None:
                 uncond = call(latents, i, negative)
-                velocity = uncond + guidance * (velocity - uncond)
+                velocity = uncond + settings.guidance * (velocity - uncond)
             return self.euler(schedule, i, latents, self.unpack(velocity, size))
 
         return step

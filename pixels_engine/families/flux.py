@@ -80,11 +80,11 @@ class Flux(PackedFlowFamily):
         )
         return TextEncoding(embeds, pooled, ids)
 
-    def stepper(self, text, schedule, size, guidance, seed):
+    def stepper(self, text, schedule, size, settings):
         transformer, image_ids = self.denoiser, self.image_ids(size)
         scale = None
         if self.distilled:
-            scale = torch.full([1], guidance, device=self.device, dtype=torch.float32)
+            scale = torch.full([1], settings.guidance, device=self.device, dtype=torch.float32)
 
         def step(latents, i):
             velocity = transformer(

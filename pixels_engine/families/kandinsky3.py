@@ -69,11 +69,12 @@ class Kandinsky3(Family):
             return torch.cat([negative, embeds]), torch.cat([negative_mask, mask]).bool()
         return embeds, mask.bool()
 
-    def stepper(self, text, schedule, size, guidance, seed):
+    def stepper(self, text, schedule, size, settings):
+        guidance = settings.guidance
         cfg = guidance > 1.0
         embeds, mask = text
         unet, scheduler = self.denoiser, schedule.scheduler
-        generator = torch.Generator("cpu").manual_seed(seed + STEP_NOISE_OFFSET)
+        generator = torch.Generator("cpu").manual_seed(settings.seed + STEP_NOISE_OFFSET)
 
         def step(latents, i):
             t = schedule.timesteps[i]

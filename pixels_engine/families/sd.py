@@ -17,6 +17,7 @@ from diffusers import (
     StableDiffusionXLImg2ImgPipeline,
     StableDiffusionXLPipeline,
 )
+from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import rescale_noise_cfg
 
 from .base import Family, Schedule, none_run, register, runs
 
@@ -110,7 +111,8 @@ class StableDiffusion(Family):
             }
         return kwargs
 
-    def stepper(self, text, schedule, size, guidance, seed):
+    def stepper(self, text, schedule, size, settings):
+        guidance = settings.guidance
         cfg = guided(guidance)
         kwargs = self.unet_kwargs(text, size, cfg)
         scheduler, unet = schedule.scheduler, self.denoiser
@@ -123,6 +125,8 @@ class StableDiffusion(Family):
             if cfg:
                 uncond, cond = noise.chunk(2)
                 noise = uncond + guidance * (cond - uncond)
+                if settings.guidance_rescale > 0:
+                    noise = rescale_noise_cfg(noise, cond, settings.guidance_rescale)
             out = scheduler.step(noise, t, latents, return_dict=True)
             return out.prev_sample, out.pred_original_sample
 

@@ -49,7 +49,8 @@ class StableDiffusion3(FlowFamily):
             return TextEncoding(torch.cat([negative, embeds]), torch.cat([negative_pooled, pooled]))
         return TextEncoding(embeds, pooled)
 
-    def stepper(self, text, schedule, size, guidance, seed):
+    def stepper(self, text, schedule, size, settings):
+        guidance = settings.guidance
         cfg = guidance > 1.0
         transformer = self.denoiser
 

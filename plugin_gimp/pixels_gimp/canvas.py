@@ -10,7 +10,8 @@ import sys
 from array import array
 from dataclasses import dataclass
 
-INVERT = bytes(range(255, -1, -1))  # per byte: 255 - b, which is also 65535 - v for u16
+ANY = bytes([0] + [255] * 255)  # per byte: 255 unless it is 0
+CHUNK = 65536  # pixels compared at once: a few hundred kB, which stays in the CPU's cache
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,14 @@ class Box:
     y: int
     width: int
     height: int
+
+    def overlaps(self, other: "Box") -> bool:
+        return (
+            self.x < other.x + other.width
+            and other.x < self.x + self.width
+            and self.y < other.y + other.height
+            and other.y < self.y + self.height
+        )
 
 
 def local_rect(canvas: Box, item_x: int, item_y: int) -> tuple[int, int, int, int]:
@@ -41,28 +50,47 @@ def changed_rect(region: list[int] | None, canvas: Box) -> tuple[int, int, int, 
     return x0, y0, x1 - x0, y1 - y0
 
 
-def changed_runs(new: bytes, old: bytes, width: int, rect: tuple[int, int, int, int]) -> list:
-    """Runs (x, y, length) of the pixels inside `rect` where the RGBA images `new` and
-    `old` (rows `width` pixels long) differ. Only these are written into the result, so
-    every pixel the server kept is the source's own, at the image's full precision."""
-    x0, y0, w, h = rect
-    a, b = memoryview(new).cast("I"), memoryview(old).cast("I")
-    runs = []
-    for y in range(y0, y0 + h):
-        row = y * width
-        if new[(row + x0) * 4 : (row + x0 + w) * 4] == old[(row + x0) * 4 : (row + x0 + w) * 4]:
-            continue
-        start = None
-        for x in range(x0, x0 + w):
-            if a[row + x] != b[row + x]:
-                if start is None:
-                    start = x
-            elif start is not None:
-                runs.append((start, y, x - start))
-                start = None
-        if start is not None:
-            runs.append((start, y, x0 + w - start))
-    return runs
+def crop(pixels: bytes, width: int, rect: tuple[int, int, int, int], bpp: int = 4) -> bytes:
+    """The rows of `rect` (x, y, width, height) out of an image `width` pixels wide."""
+    x, y, w, h = rect
+    stride = width * bpp
+    if x == 0 and w == width:  # whole rows: one slice
+        return pixels[y * stride : (y + h) * stride]
+    return b"".join(
+        pixels[row * stride + x * bpp : row * stride + (x + w) * bpp] for row in range(y, y + h)
+    )
+
+
+def edited_only(new: bytes, old: bytes) -> bytes:
+    """The RGBA pixels `new`, made transparent wherever they equal `old`: the result
+    layer shows only what the edit changed, so everywhere else the picture is the one the
+    user made, at its own precision, through the source's mask, opacity and mode.
+    Compared a cache-sized chunk at a time with whole-chunk integer operations, each one
+    pass in C: a 4096 x 4096 result takes a fraction of a second where a loop over its
+    pixels takes a minute."""
+    out, step = bytearray(new), CHUNK * 4
+    for start in range(0, len(new), step):
+        chunk = slice(start, start + step)
+        out[start + 3 : start + step : 4] = alpha_if_changed(new[chunk], old[chunk])
+    return bytes(out)  # GIMP's buffers take bytes fast, a bytearray slowly
+
+
+def alpha_if_changed(new: bytes, old: bytes) -> bytes:
+    """The alpha bytes of `new`, 0 where its pixel equals the one in `old`."""
+    count = len(new) // 4
+    differ = 0
+    for channel in range(4):
+        differ |= int.from_bytes(new[channel::4], "little") ^ int.from_bytes(
+            old[channel::4], "little"
+        )
+    changed = differ.to_bytes(count, "little").translate(ANY)  # 255 where a pixel differs
+    alpha = int.from_bytes(new[3::4], "little") & int.from_bytes(changed, "little")
+    return alpha.to_bytes(count, "little")
+
+
+def only(data: bytes, value: int) -> bool:
+    """Whether every byte of `data` is `value` (an alpha all 0, a map all white)."""
+    return not data.strip(bytes([value]))
 
 
 def big_endian_u16(native: bytes) -> bytes:
@@ -72,12 +100,6 @@ def big_endian_u16(native: bytes) -> bytes:
     samples = array("H", native)
     samples.byteswap()
     return samples.tobytes()
-
-
-def edit_map(grey: bytes) -> bytes:
-    """GIMP's convention (white = selected, mask shows the layer) to the protocol's
-    (white keeps the source, black takes the exemplar): the same bytes, inverted."""
-    return grey.translate(INVERT)
 
 
 def split_source(selected: list[int], stack: list[int]) -> tuple[int, list[int]]:

@@ -1,0 +1,48 @@
+"""The server's answer put into the image, in one undo group: the edit as a layer that
+shows only what changed (with its record), or the edit map as a hidden channel."""
+
+import canvas
+import controls
+import layers
+import record
+from gi.repository import Gimp
+from wording import Refused
+
+from pixels_client import png
+
+
+def add_map(image, made, answer) -> None:
+    """The map (white keeps) as the hidden channel layers.MAP_NAME."""
+    grey = png.decode(answer.image)[2][0::4]
+    image.undo_group_start()
+    try:
+        layers.add_map(image, made.box, grey, made.selection)
+    finally:
+        image.undo_group_end()
+
+
+def add_edit(image, made, answer, values: dict, model: str) -> None:
+    """The result layer and its record (the parameters sent, with the seed the server
+    used), in one undo group; Refused, and no layer, when the edit changed nothing."""
+    rect = canvas.changed_rect(answer.region, made.box)
+    pixels = None
+    if rect is not None:
+        width = made.box.width
+        new = canvas.crop(png.decode(answer.image)[2], width, rect)
+        pixels = canvas.edited_only(new, canvas.crop(made.sent, width, rect))
+    if pixels is None or canvas.only(pixels[3::4], 0):
+        raise Refused(
+            "The edit changed nothing: every edit map is white where it applies. Check "
+            "the exemplars' masks, the map drawable and the selection."
+        )
+    inputs = {name: values[name] for name in controls.RECORDED}
+    done = {**made.request.params, "seed": answer.seed}
+    data = record.encode(done, inputs, model, answer.region, made.tattoos)
+    name = f"PIXELS edit (seed {answer.seed})"
+    image.undo_group_start()
+    try:
+        layer = layers.add_result(image, made.source, made.box, rect, pixels, made.selection, name)
+        flags = Gimp.PARASITE_PERSISTENT | Gimp.PARASITE_UNDOABLE
+        layer.attach_parasite(Gimp.Parasite.new(record.PARASITE, flags, list(data)))
+    finally:
+        image.undo_group_end()
