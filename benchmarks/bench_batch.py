@@ -18,23 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pixels_cli import samples  # noqa: E402
-from pixels_engine.images import save_image  # noqa: E402
 
 
 def write_manifest(folder: Path, items: int, size: int) -> Path:
-    source, (lake, rug) = samples.scene(size)
-    for name, array in {
-        "room": source,
-        "lake": lake.image,
-        "map": lake.map,
-        "rug": rug.image,
-    }.items():
-        save_image(array, folder / f"{name}.png")
-    layers = [{"image": "lake.png", "map": "map.png"}, {"image": "rug.png"}]
-    lines = [
-        {"id": f"e{k}", "source": "room.png", "exemplars": layers, "seed": k, "steps": 10}
-        for k in range(items)
-    ]
+    layers = samples.save_scene(folder, size)
+    lines = [{"id": f"e{k}", **layers, "seed": k, "steps": 10} for k in range(items)]
     path = folder / "edits.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return path

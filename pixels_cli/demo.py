@@ -27,16 +27,9 @@ def run(args) -> int:
 
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    samples.save_scene(out, args.size)
     source, exemplars = samples.scene(args.size)
     settings = EditSettings(seed=args.seed, steps=30, strength=0.6)
-    files = {
-        "source.png": source,
-        "lake.png": exemplars[0].image,
-        "lake-map.png": exemplars[0].map,
-        "rug.png": exemplars[1].image,
-    }
-    for name, array in files.items():
-        save_image(array, out / name)
     began = time.perf_counter()
     model = load_model(args.model)
     if model.random_weights:

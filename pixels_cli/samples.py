@@ -1,9 +1,12 @@
 """Sample layers drawn in code (no files to download): a room, a lake seen through the
 window, a rug on the floor. Used by the demo, the tests and the benchmarks."""
 
+from pathlib import Path
+
 import numpy as np
 
 from pixels_engine import Exemplar
+from pixels_engine.images import save_image
 
 
 def grid(size: int):
@@ -51,3 +54,14 @@ def rug(size: int = 512) -> np.ndarray:
 def scene(size: int = 512) -> tuple[np.ndarray, list[Exemplar]]:
     """The demo's source and its two exemplars (lake with a map, rug without)."""
     return room(size), [Exemplar(lake(size), lake_map(size)), Exemplar(rug(size))]
+
+
+def save_scene(folder: Path, size: int = 512) -> dict:
+    """The scene written as layer files in `folder` (source.png, lake.png, lake-map.png,
+    rug.png); returns them as a batch manifest's line names them."""
+    source, (lake, rug) = scene(size)
+    files = {"source": source, "lake": lake.image, "lake-map": lake.map, "rug": rug.image}
+    for name, array in files.items():
+        save_image(array, Path(folder) / f"{name}.png")
+    exemplars = [{"image": "lake.png", "map": "lake-map.png"}, {"image": "rug.png"}]
+    return {"source": "source.png", "exemplars": exemplars}

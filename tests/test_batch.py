@@ -16,7 +16,6 @@ import psutil
 import pytest
 
 from pixels_cli import samples
-from pixels_engine.images import save_image
 
 ITEMS = 6
 
@@ -26,26 +25,18 @@ def manifest(tmp_path_factory) -> Path:
     """Six good edits (two exemplars, one with a map; different seeds and parameters)
     and one line whose exemplar file is missing."""
     folder = tmp_path_factory.mktemp("batch")
-    source, (lake, rug) = samples.scene(96)
-    for name, array in {
-        "room": source,
-        "lake": lake.image,
-        "map": lake.map,
-        "rug": rug.image,
-    }.items():
-        save_image(array, folder / f"{name}.png")
+    layers = samples.save_scene(folder, 96)
     lines = [
         {
             "id": f"item-{k}",
-            "source": "room.png",
-            "exemplars": [{"image": "lake.png", "map": "map.png"}, {"image": "rug.png"}],
+            **layers,
             "seed": 100 + k,
             "steps": 4,
             "strength": 0.5 + 0.05 * k,
         }
         for k in range(ITEMS)
     ]
-    lines.insert(3, {"id": "lost", "source": "room.png", "exemplars": [{"image": "gone.png"}]})
+    lines.insert(3, {"id": "lost", "source": "source.png", "exemplars": [{"image": "gone.png"}]})
     (folder / "edits.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     return folder / "edits.jsonl"
 
@@ -100,8 +91,7 @@ def test_a_rerun_skips_what_is_done_and_redoes_what_changed(local, manifest, tmp
     edited = json.loads(lines[0])
     edited["seed"] = 999  # another seed: another result
     changed.write_text("\n".join([json.dumps(edited), *lines[1:]]) + "\n")
-    for name in ("room", "lake", "map", "rug"):
-        shutil.copy(manifest.parent / f"{name}.png", tmp_path)
+    samples.save_scene(tmp_path, 96)
     code, text, err = batch(changed, again, env={"PIXELS_CACHE": str(model_cache)})
     assert f"1 done, {ITEMS - 1} already done, 1 failed" in text, err
     statuses = {r["id"]: r["status"] for r in report(again)}

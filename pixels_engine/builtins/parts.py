@@ -1,5 +1,5 @@
 """The tiny parts that several tiny builds share: a CLIP text encoder, a T5 encoder and
-the 16-channel VAE of the flow families, at widths that run in moments on a CPU."""
+a VAE's blocks, at widths that run in moments on a CPU."""
 
 from . import tokenizers
 
@@ -24,16 +24,22 @@ TINY_T5 = {
 }
 
 
+# A VAE's blocks: four (the real 8x stride), narrow.
+TINY_VAE_BLOCKS = {
+    "block_out_channels": [8, 16, 32, 32],
+    "down_block_types": ["DownEncoderBlock2D"] * 4,
+    "up_block_types": ["UpDecoderBlock2D"] * 4,
+    "layers_per_block": 1,
+    "norm_num_groups": 8,
+    "sample_size": 512,
+}
+
+
 def tiny_vae16(scaling: float, shift: float) -> dict:
-    """Four blocks (the real 8x stride), 16 latent channels, the family's shift and scale."""
+    """The flow families' VAE: 16 latent channels, the family's shift and scale."""
     return {
-        "block_out_channels": [8, 16, 32, 32],
-        "down_block_types": ["DownEncoderBlock2D"] * 4,
-        "up_block_types": ["UpDecoderBlock2D"] * 4,
+        **TINY_VAE_BLOCKS,
         "latent_channels": 16,
-        "layers_per_block": 1,
-        "norm_num_groups": 8,
-        "sample_size": 512,
         "scaling_factor": scaling,
         "shift_factor": shift,
         "use_quant_conv": False,

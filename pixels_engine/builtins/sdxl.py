@@ -35,15 +35,10 @@ TINY_UNET = {
     "projection_class_embeddings_input_dim": 80,
 }
 TINY_VAE = {
-    "sample_size": 512,
+    **parts.TINY_VAE_BLOCKS,
     "in_channels": 3,
     "out_channels": 3,
     "latent_channels": 4,
-    "block_out_channels": [8, 16, 32, 32],
-    "down_block_types": ["DownEncoderBlock2D"] * 4,
-    "up_block_types": ["UpDecoderBlock2D"] * 4,
-    "layers_per_block": 1,
-    "norm_num_groups": 8,
     "scaling_factor": 0.13025,
     "force_upcast": False,
 }
