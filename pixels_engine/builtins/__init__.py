@@ -29,7 +29,7 @@ from . import chroma, flux, kandinsky3, sd3, sdxl
 MARKER = "RANDOM_WEIGHTS.json"
 TINY_SIZE = 512  # the tiny models work at 512 x 512: a few seconds an edit on a CPU
 TINY = {  # name -> (version, which changes when the build does; builder)
-    "tiny": ("tiny-sdxl-v1", sdxl.tiny),
+    "tiny": ("tiny-sdxl-v2", sdxl.tiny),
     "tiny-sd3": ("tiny-sd3-v2", sd3.tiny),
     "tiny-flux": ("tiny-flux-v2", flux.tiny),
     "tiny-chroma": ("tiny-chroma-v2", chroma.tiny),
