@@ -125,11 +125,54 @@ def test_mnemonics_are_unique_and_avoid_the_buttons():
     labels = controls.with_mnemonics(["Prompt", "Negative prompt", "Steps", "Seed", "Random_x"])
     assert labels == ["_Prompt", "_Negative prompt", "S_teps", "S_eed", "R_andom__x"]
     assert controls.with_mnemonics(["Grow", "Gamma", "Of gaps"]) == ["_Grow", "G_amma", "O_f gaps"]
-    letters = [label[label.index("_") + 1].lower() for label in labels]
-    assert len(set(letters)) == len(letters) and not set(letters) & set(controls.RESERVED)
+    letters = [controls.mnemonic(label) for label in labels]
+    assert letters == ["p", "n", "t", "e", "a"] and not set(letters) & set(controls.RESERVED)
     every = controls.with_mnemonics([a.label for a in controls.ARGUMENTS])
-    keys = [m[m.index("_") + 1].lower() for m in every if "_" in m.replace("__", "")]
-    assert len(keys) == len(set(keys))
+    keys = [controls.mnemonic(m) for m in every if controls.mnemonic(m)]
+    assert len(keys) == len(set(keys)) and list(controls.LABELS.values()) == every
+    assert controls.mnemonic("Random__x") == "" and controls.mnemonic("Context") == ""
+
+
+def test_the_dialog_follows_the_serving_family(monkeypatch):
+    """What the dialog hides, rewords and moves for the family of the serving model."""
+    assert controls.for_family(None) == controls.for_family("no-such") == ((), ())
+    assert controls.for_family("sd") == ((), ())
+    hidden, changed = controls.for_family("flux-dev")
+    assert hidden == ("negative-prompt", "guidance-rescale")
+    assert [a.name for a in changed] == ["guidance", "steps"]
+    guidance, steps = changed
+    words = dict(schema.FAMILIES["flux-dev"].changes)["guidance"]
+    assert (guidance.default, guidance.label, guidance.help) == tuple(words.values())
+    assert guidance.extra == (0.0, 50.0, 3.5) and guidance.step == 0.5
+    assert (steps.default, steps.help) == (28, schema.BY_NAME["steps"].help)
+    assert controls.relabelled(guidance) == "_Guidance (distilled)"
+    hidden, changed = controls.for_family("flux-schnell")
+    assert hidden == ("negative-prompt", "guidance", "guidance-rescale")
+    assert [(a.name, a.default) for a in changed] == [("steps", 4)]
+    trial = schema.Family("trial", "Trial", takes_no=("seed", "levels"))
+    monkeypatch.setitem(schema.FAMILIES, "trial", trial)
+    hidden, _ = controls.for_family("trial")  # every argument of an unused parameter
+    assert hidden == ("guidance-rescale", "seed", "random-seed", "levels-low", "levels-high")
+    for name in schema.FAMILIES:  # a family's label keeps the dialog's mnemonics unique
+        for argument in controls.for_family(name)[1]:
+            others = [v for k, v in controls.LABELS.items() if k != argument.name]
+            taken = {controls.mnemonic(label) for label in others} | set(controls.RESERVED)
+            assert controls.mnemonic(controls.relabelled(argument)) not in taken
+
+
+def test_the_dialog_moves_only_untouched_values_to_the_familys_defaults():
+    defaults = {a.name: a.default for a in controls.ARGUMENTS if a.kind != "drawable"}
+    chosen = {**defaults, "negative-prompt": "blurry", "steps": 12}
+    # hidden: back to the only value the server takes; guidance still at any model's 5
+    assert controls.settled("flux-dev", chosen, False) == {"negative-prompt": "", "guidance": 3.5}
+    # an earlier edit's settings, run again: kept, but for what the family cannot take
+    assert controls.settled("flux-dev", chosen, True) == {"negative-prompt": ""}
+    schnell = {**defaults, "guidance": 3.5}
+    assert controls.settled("flux-schnell", schnell, False) == {"guidance": 5.0, "steps": 4}
+    assert controls.settled(None, chosen, False) == controls.settled("sd", chosen, False) == {}
+    for name in schema.FAMILIES:  # what the dialog then sends, the server takes
+        settled = {**chosen, **controls.settled(name, chosen, False)}
+        schema.parse(controls.params_of(settled), name)
 
 
 def test_errors_name_the_control_not_the_flag():

@@ -5,8 +5,9 @@ installed by `pixels install-plugin gimp`'s code into the GIMP profile the chroo
 reads, and called through the PDB by a batch script (hosts/fixtures/gimp_pixels_batch.py)
 that builds the images, runs the cases and saves every layer's and channel's pixels and
 the flattened picture before and after. Four GIMP runs per version: the edits, the
-failures (both in gimp-console), the dialog (in the whole GIMP on Xvfb), and the
-registration of a plug-in whose schema has one parameter more.
+failures (both in gimp-console), the dialogs (in the whole GIMP on Xvfb, read back from
+their widgets by hosts/fixtures/gimp_watch), and the registration of a plug-in whose
+schema has one parameter more.
 """
 
 import importlib.util
@@ -36,6 +37,7 @@ MAP_NAME = "PIXELS edit map"
 BIG_SEED = 4_000_000_000  # above 2^31: GIMP's int arguments stop there
 TOKEN = "right-token"
 SECRET = "typed-in-the-dialog"  # a token that must never be written in clear
+SEEN = f"{hostrun.WORK}/seen.jsonl"  # what the plug-in's dialogs showed, a JSON line each
 TINY_FOLDER = Path(CACHE) / "models" / TINY["tiny"][0]  # the tiny model, loaded by its path
 TRIAL = """
 # A parameter added to the schema and nowhere else (tests/test_gimp_plugin.py).
@@ -88,12 +90,17 @@ def run_cases(root, tmp_path, bundle, cases: list[dict], gui: bool = False) -> R
     (dirs["gimp"] / hosts.gimp_version).mkdir(parents=True)
     for dest in destinations("gimp", dirs):
         install("gimp", dest, bundle)
-    script = hosts.bind(FIXTURES, "/pixels/fixtures") + "/gimp_pixels_batch.py"
+    fixtures = hosts.bind(FIXTURES, "/pixels/fixtures")
+    script = f"{fixtures}/gimp_pixels_batch.py"
     out = tmp_path / "out"
     out.mkdir()
     spec = {"out": hosts.inside(out), "script": script, "cases": cases}
     code = f"SPEC = {spec!r}; exec(open({script!r}).read())"
-    result = (hosts.gimp_gui_batch if gui else hosts.gimp_batch)(code, timeout=300)
+    if gui:  # what the plug-in's dialogs show is read by gimp_watch/sitecustomize.py
+        watch = {"PYTHONPATH": f"{fixtures}/gimp_watch", "PIXELS_DIALOG_SEEN": SEEN}
+        result = hosts.gimp_gui_batch(code, timeout=300, env=watch)
+    else:
+        result = hosts.gimp_batch(code, timeout=300)
     assert result.returncode == 0 and "PIXELS-BATCH done" in result.stdout, result.describe()
     report = json.loads((out / "report.json").read_text())
     for name, case in report.items():
@@ -469,29 +476,81 @@ def test_cancel_ends_the_job_on_the_server_and_leaves_the_image(failures):
 # --- the dialog ----------------------------------------------------------------------------
 
 
-def test_the_dialog_runs_an_earlier_edit_again(hosts_root, tmp_path, server, bundles):  # noqa: F811
-    """The whole GIMP on Xvfb. Exemplar Edit with a result layer alone selected opens its
-    dialog on that edit's settings (seed 4,000,000,000) and a token (shown as dots); a
-    person's view of it is saved (dialog.png), then OK is pressed: the same edit again, as
-    a new layer. The token is nowhere in GIMP's profile afterwards."""
-    shot = tmp_path / "dialog.png"
-    hosts_shot = f"{hostrun.WORK}/{shot.name}"
-    settings = {**QUICK, "server": server.url, "seed": BIG_SEED, "prompt": "a lake at dusk"}
-    case = {"name": "dialog", "settings": settings, "shot": hosts_shot, "token": SECRET}
-    run = run_cases(hosts_root, tmp_path, bundles / "pixels-gimp.zip", [case], gui=True)
-    report = run.report["dialog"]
+@pytest.fixture(scope="module")
+def dialogs(hosts_root, tmp_path_factory, server, bundles):  # noqa: F811
+    """One run of the whole GIMP on Xvfb, two dialogs, each saved as a person sees it
+    (a screenshot) and as its widgets hold it (`seen`). First a fresh Exemplar Edit
+    while a server serves tiny-flux (FLUX.1 dev's family), cancelled, so that GIMP keeps
+    no last values for the second: on the SD server, run again on an earlier result."""
+    tmp_path = tmp_path_factory.mktemp("gimp-dialogs")
+    flux = ServerProcess("--model", "tiny-flux")
+    try:
+        fresh = {"server": flux.url, "prompt": "a lake at dusk", "steps": 12, "seed": 11}
+        again = {**QUICK, "server": server.url, "seed": BIG_SEED, "prompt": "a lake at dusk"}
+        cases = [
+            {"name": "flux", "settings": fresh, "keys": ["Escape"], "token": ""},
+            {
+                "name": "rerun",
+                "settings": again,
+                "rerun": True,
+                "keys": ["Return"],
+                "token": SECRET,
+            },
+        ]
+        for case in cases:
+            case.update(kind="dialog", shot=f"{hostrun.WORK}/{case['name']}.png")
+        return run_cases(hosts_root, tmp_path, bundles / "pixels-gimp.zip", cases, gui=True)
+    finally:
+        flux.stop()
+
+
+def controls_seen(run: Run, case: str) -> dict:
+    """label: (value, tooltip) of each control the case's dialog showed."""
+    (seen,) = run.report[case]["seen"]
+    return {c["label"]: (c["value"], c["tooltip"]) for c in seen}
+
+
+def test_the_dialog_runs_an_earlier_edit_again(dialogs):
+    """Exemplar Edit with a result layer alone selected opens its dialog on that edit's
+    settings (seed 4,000,000,000) and a token (shown as dots), every control shown for
+    an SD model; a person's view of it is saved (rerun.png, plugin_gimp/dialog.png),
+    then OK is pressed: the same edit again, as a new layer. The token is nowhere in
+    GIMP's profile afterwards."""
+    report = dialogs.report["rerun"]
     assert report["first"] == ["success", None]
     assert report["status"] == "success", (report, report["person"])
     again = f"PIXELS edit (seed {BIG_SEED})"
     names = [entry[0] for entry in stack(report["after"])]
     assert names[:5] == ["rug", "lake", "first", again, "source"]
     assert stack(report["after"])[3][1:] == (30, 20, 96, 80)
-    assert (run.pixels("dialog", again) == run.pixels("dialog", "first")).all()
-    run.untouched("dialog")
-    picture = Image.open(shot).convert("RGB")
+    assert (dialogs.pixels("rerun", again) == dialogs.pixels("rerun", "first")).all()
+    dialogs.untouched("rerun")
+    shown = controls_seen(dialogs, "rerun")
+    assert {"Negative prompt", "Guidance", "Guidance rescale", "Steps"} <= set(shown)
+    assert shown["Seed"][0] == BIG_SEED and shown["Steps"][0] == QUICK["steps"]
+    picture = Image.open(dialogs.out.parent / "rerun.png").convert("RGB")
     assert picture.width > 400 and picture.height > 300 and len(picture.getcolors(1 << 20)) > 50
-    ours = [line for line in run.log.splitlines() if "pixels" in line.lower()]
+    ours = [line for line in dialogs.log.splitlines() if "pixels" in line.lower()]
     assert not [line for line in ours if "duplicate mnemonic" in line or "CRITICAL" in line], ours
-    assert "Traceback" not in run.log
-    profile = [path for path in (tmp_path / "home").rglob("*") if path.is_file()]
+    assert "Traceback" not in dialogs.log
+    profile = [path for path in (dialogs.out.parent / "home").rglob("*") if path.is_file()]
     assert profile and not [path for path in profile if SECRET.encode() in path.read_bytes()]
+
+
+def test_the_dialog_shows_what_the_serving_family_takes(dialogs):
+    """With tiny-flux served, the dialog hides what FLUX.1 dev has no use for (the
+    negative prompt, the guidance rescale), says the family's words (its guidance, the
+    label and tooltip), and moves a value still at any model's default to the family's
+    (guidance 5 to 3.5); one set otherwise stays (steps 12, not 28). Cancel leaves the
+    image as it was."""
+    report = dialogs.report["flux"]
+    assert report["status"] == "cancel", (report, report["person"])
+    dialogs.untouched("flux")
+    shown = controls_seen(dialogs, "flux")
+    flux = {p.name: p for p in schema.family("flux-dev").params()}
+    hidden = {schema.BY_NAME[name].label for name in schema.family("flux-dev").unused}
+    assert hidden == {"Negative prompt", "Guidance rescale"} and not hidden & set(shown)
+    assert shown[flux["guidance"].label] == (3.5, flux["guidance"].help)
+    assert shown["Steps"] == (12, flux["steps"].help) and flux["steps"].default == 28
+    assert shown["Prompt"][0] == "a lake at dusk" and shown["Seed"][0] == 11
+    assert set(shown) >= {"Strength", "Seed", "Random seed", "Levels (low)", "Levels (high)"}

@@ -2,9 +2,12 @@
 built by a rule for each kind, plus the plug-in's own inputs (which layers, which map,
 the selection, the server). GIMP builds its dialog and its script interface from them,
 so a parameter added to the schema appears in GIMP with no change here.
+The arguments stay fixed once GIMP has them; what the serving model's family takes
+(`schema.family`) only changes what the dialog shows (`for_family`, `settled`).
 No GIMP here, so the host Python tests it.
 """
 
+import re
 from dataclasses import dataclass
 
 from pixels_contract import schema
@@ -33,6 +36,11 @@ class Argument:
     extra: tuple
     step: float = 1.0  # a number's increment and decimals in the dialog
     digits: int = 0
+
+    @property
+    def default(self):
+        """The value it starts at (a drawable's extra holds none)."""
+        return self.extra[-1]
 
 
 def arg_name(param: schema.Param) -> str:
@@ -169,6 +177,7 @@ ARGUMENTS = (
     MODEL,
 )
 NAMES = tuple(a.name for a in ARGUMENTS)
+BY_NAME = {a.name: a for a in ARGUMENTS}
 # What a result layer's record keeps besides the parameters: never the token.
 RECORDED = ("source", "edit-map", "ignore-selection", "server")
 
@@ -187,6 +196,48 @@ def with_mnemonics(labels: list[str], reserved: str = RESERVED) -> list[str]:
             i = free[0] + label[: free[0]].count("_")  # where it is once underscores double
             text = f"{text[:i]}_{text[i:]}"
         out.append(text)
+    return out
+
+
+LABELS = dict(zip(NAMES, with_mnemonics([a.label for a in ARGUMENTS]), strict=True))
+
+
+def mnemonic(label: str) -> str:
+    """The letter a label of with_mnemonics underlines; '' when it has none."""
+    found = re.match(r"(?:[^_]|__)*_([^_])", label)
+    return found.group(1).lower() if found else ""
+
+
+def relabelled(argument: Argument) -> str:
+    """A family's own label for an argument, with a mnemonic that no other control
+    registered (nor a button) has: the dialog's labels stay unique."""
+    taken = {mnemonic(text) for name, text in LABELS.items() if name != argument.name}
+    return with_mnemonics([argument.label], RESERVED + "".join(taken))[0]
+
+
+def for_family(name: str | None) -> tuple[tuple[str, ...], tuple[Argument, ...]]:
+    """What the dialog shows otherwise for the serving model's family (None, or one this
+    plug-in does not know: any model, so nothing): the names of the arguments carrying
+    a parameter it has no use for, and the family's version of those whose default,
+    label or help differ. GIMP fixes the arguments themselves at registration."""
+    chosen = schema.family(name if name in schema.FAMILIES else None)
+    unused = (p for p in schema.PARAMS if p.name in chosen.unused)
+    hidden = tuple(a.name for p in unused for a in from_param(p))
+    changed = tuple(a for p in chosen.params() for a in from_param(p) if a not in ARGUMENTS)
+    return hidden, changed
+
+
+def settled(family: str | None, values: dict, restored: bool) -> dict:
+    """The argument values the dialog changes for a family. A hidden one goes back to
+    its default, the only value the server takes for it (the artist could not see it
+    to clear it); one still at any model's default moves to the family's, unless the
+    values are an earlier edit's (run again: the same settings). A value the artist
+    chose is kept."""
+    hidden, changed = for_family(family)
+    out = {name: BY_NAME[name].default for name in hidden if values[name] != BY_NAME[name].default}
+    if not restored:
+        moved = (a for a in changed if a.default != BY_NAME[a.name].default)
+        out |= {a.name: a.default for a in moved if values[a.name] == BY_NAME[a.name].default}
     return out
 
 

@@ -67,14 +67,13 @@ def choice(items) -> Gimp.Choice:
 
 def add_arguments(procedure) -> None:
     """One argument per entry of controls.ARGUMENTS: the dialog shows them, scripts set
-    them. Labels get their mnemonics here, unique within the dialog."""
-    labels = controls.with_mnemonics([a.label for a in controls.ARGUMENTS])
-    for argument, label in zip(controls.ARGUMENTS, labels, strict=True):
+    them. Their labels carry mnemonics, unique within the dialog (controls.LABELS)."""
+    for argument in controls.ARGUMENTS:
         extra = argument.extra
         if argument.kind == "choice":
             extra = (choice(extra[0]), extra[1])
         add = getattr(procedure, f"add_{argument.kind}_argument")
-        add(argument.name, label, argument.help, *extra, RW)
+        add(argument.name, controls.LABELS[argument.name], argument.help, *extra, RW)
 
 
 def recorded(drawables) -> dict | None:
@@ -167,7 +166,7 @@ class PixelsGimp(Gimp.PlugIn):
         if run_mode == Gimp.RunMode.INTERACTIVE:
             import dialog  # GTK only when there is a dialog to show
 
-            if not dialog.ask(procedure, config, title):
+            if not dialog.ask(procedure, config, title, done is not None):
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         values = {name: config.get_property(name) for name in controls.NAMES}
         config.set_property("token", "")  # GIMP saves the last values in clear: not the token

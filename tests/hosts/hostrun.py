@@ -187,11 +187,14 @@ class Hosts:
         argv = [console, "-i", "--batch-interpreter=python-fu-eval", "-b", code]
         return self.run([*argv, "--quit"], timeout=timeout)
 
-    def gimp_gui_batch(self, code: str, timeout: float = 180) -> Result:
-        """Run Python `code` in the whole GIMP (dialogs can open) on an Xvfb display."""
+    def gimp_gui_batch(
+        self, code: str, timeout: float = 180, env: dict[str, str] | None = None
+    ) -> Result:
+        """Run Python `code` in the whole GIMP (dialogs can open) on an Xvfb display,
+        with `env` added to its environment (which its plug-ins inherit)."""
         gimp = f"gimp-{self.gimp_version}"
         argv = [gimp, "--no-splash", "--batch-interpreter=python-fu-eval", "-b", code]
-        return self.run(["sh", "-c", _XVFB, "xvfb", *argv, "--quit"], timeout=timeout)
+        return self.run(["sh", "-c", _XVFB, "xvfb", *argv, "--quit"], env=env, timeout=timeout)
 
     def kritarunner(self, module: str, func: str, pythonpath: str, timeout: float = 120) -> Result:
         """Call module.func with the `krita` API but no main window (document logic, pixels)."""
