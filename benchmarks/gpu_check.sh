@@ -8,10 +8,13 @@
 #   compile:  PIXELS compiled (blocks, then full) against img2img eager, SDXL and FLUX,
 #             with each step's achieved rate against the matrix rate measured in the run;
 #   server:   bench_server.py (what the server adds; 8 clients), a restart with the
-#             compile cache warm to the first edit, and a real CUDA out-of-memory.
+#             compile cache warm to the first edit, and a real CUDA out-of-memory;
+#   package:  the PyInstaller server built with this machine's CUDA torch, then its size,
+#             start time and the default edit with sdxl-random through it
+#             (bench_packaged.py; pyinstaller and its hooks carried as wheels too).
 # The device image has torch and transformers but not diffusers, websockets, flask or h11:
 # they are carried as wheels in .whl/.   Usage: gpu_check.sh [engine] [families] [compile]
-# [server]. With SMOKE=1 (and PYTHON=.venv/bin/python) it runs every stage on the CPU with
+# [server] [package] (all but package by default). With SMOKE=1 (and PYTHON=.venv/bin/python) it runs every stage on the CPU with
 # the tiny builds: a dry run of the script itself, which the tests cannot run.
 set -u
 stages=${*:-engine families compile server}
@@ -58,4 +61,10 @@ if [[ $stages == *server* ]]; then
     --compile blocks 2>&1 | tee "$OUT/restart.txt"
   [[ ${SMOKE:-0} == 1 ]] || (cd benchmarks && timeout 240 $PY gpu_oom_check.py 2>&1 \
     | grep -v Warning | tee "$OUT/oom-check.txt")
+fi
+if [[ $stages == *package* ]]; then
+  timeout 540 $PY packaging/build_server.py --dist /tmp/pixels-dist > "$OUT/package-build.txt" 2>&1 \
+    || { tail -20 "$OUT/package-build.txt"; exit 1; }
+  timeout 300 $PY benchmarks/bench_packaged.py /tmp/pixels-dist/pixels/pixels --model "$SDXL" \
+    --device "$DEVICE" --size "$SIZE" 2>&1 | grep -v Warning | tee "$OUT/packaged.txt"
 fi
