@@ -17,6 +17,7 @@ from pixels_contract.schema import SEED_MAX, SEED_MIN
 
 from . import maps, region, resample
 from .errors import PixelsError
+from .families.base import guided
 from .models import LoadedModel
 from .sampler import Step, sample
 from .settings import EditSettings
@@ -132,7 +133,7 @@ class Editor:
                 claimed, family.noised(exemplar_latent, exemplar_noise, level), start
             )
 
-        text = self.text(settings.prompt, settings.negative_prompt, settings.guidance)
+        text = self.text(settings.prompt, settings.negative_prompt, guided(settings.guidance))
         t0 = time.perf_counter()
         with torch.no_grad():
             final = sample(
@@ -165,14 +166,15 @@ class Editor:
             out, settings.seed, win.box, work, schedule.steps, timings, model.random_weights
         )
 
-    def text(self, prompt: str, negative_prompt: str, guidance: float):
-        """Encoded prompts, cached: a server sees the same prompt many times."""
-        key = (prompt, negative_prompt, guidance > 1.0, guidance)
+    def text(self, prompt: str, negative_prompt: str, cfg: bool):
+        """Encoded prompts, cached: a server sees the same prompt many times, at any
+        guidance (only whether guidance is on changes the encoding)."""
+        key = (prompt, negative_prompt, cfg)
         if key not in self._texts:
             if len(self._texts) >= self._cache_size:
                 self._texts.pop(next(iter(self._texts)))
             with torch.no_grad():
-                self._texts[key] = self.model.family.encode_text(prompt, negative_prompt, guidance)
+                self._texts[key] = self.model.family.encode_text(prompt, negative_prompt, cfg)
         return self._texts[key]
 
     def encode_claims(self, composite, claims, source_latent) -> torch.Tensor | None:

@@ -140,15 +140,14 @@ def load_model(
 
 
 def half_dtype(source) -> torch.dtype:
-    """The half precision a model runs in on a GPU: bf16 for the flow transformers,
-    trained and published in it (fp16 overflows in them), fp16 for the UNets. Read from
-    the folder's (or the cached repository's) model_index.json; fp16 when it cannot be."""
+    """The half precision a model runs in on a GPU: its family's (`Family.half`), found
+    from the pipeline the folder's (or the cached repository's) model_index.json names;
+    fp16 when it cannot be read."""
     try:
         name = DiffusionPipeline.load_config(source, local_files_only=True)["_class_name"]
     except (OSError, ValueError, KeyError, TypeError):
         return torch.float16
-    flow = ("Flux", "StableDiffusion3", "Chroma")
-    return torch.bfloat16 if name.startswith(flow) else torch.float16
+    return next((f.half for f in FAMILIES if name in f.names()), torch.float16)
 
 
 def place(pipe, device: torch.device, offload: bool):

@@ -51,7 +51,7 @@ def run(request, built_model):
         family.noised(source, other, schedule.levels[0]),
         family.noised(source, noise, schedule.levels[0]),
     )
-    text = Editor(model).text("", "", 1.0)
+    text = Editor(model).text("", "", False)
     steps = []
     with torch.no_grad():
         sample(

@@ -20,6 +20,13 @@ import torch
 
 from ..errors import PixelsError
 
+
+def guided(guidance: float) -> bool:
+    """Classifier-free guidance at 1 or less changes nothing (the contract's words), so
+    it is skipped: one model call a step, and no negative prompt encoded."""
+    return guidance > 1.0
+
+
 # One denoising step on the unpacked latents at step i: (new latents, the model's
 # estimate of the clean latent, for previews).
 Stepper = Callable[[torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]
@@ -47,6 +54,7 @@ class Family:
     pipelines: tuple[type, ...] = ()  # the diffusers image-to-image pipelines it runs
     twins: dict[type, type] = {}  # a text-to-image pipeline -> its image-to-image twin
     cell = 8  # pixels per cell of the latent grid that maps are reduced to
+    half = torch.float16  # the half precision it runs in on a GPU, as published
 
     def __init__(self, pipe, device: torch.device, dtype: torch.dtype):
         self.pipe, self.device, self.dtype = pipe, device, dtype
@@ -62,6 +70,12 @@ class Family:
     @classmethod
     def takes(cls, pipe) -> bool:
         return isinstance(pipe, cls.pipelines)
+
+    @classmethod
+    def names(cls) -> set[str]:
+        """The class names of the pipelines it runs or converts, as a model_index.json
+        names them."""
+        return {p.__name__ for p in (*cls.pipelines, *cls.twins)}
 
     @property
     def factor(self) -> int:
@@ -113,8 +127,9 @@ class Family:
         """The forward process: `clean` noised to a step's level with `noise`."""
         raise NotImplementedError
 
-    def encode_text(self, prompt: str, negative_prompt: str, guidance: float) -> object:
-        """The prompts' encoding (cached by the editor: it does not depend on the edit)."""
+    def encode_text(self, prompt: str, negative_prompt: str, guided: bool) -> object:
+        """The prompts' encoding, with the negative prompt's when `guided` (cached by the
+        editor: it depends on nothing else of the edit)."""
         raise NotImplementedError
 
     def stepper(self, text, schedule: Schedule, size: tuple[int, int], settings) -> Stepper:

@@ -16,11 +16,11 @@ class Chroma(PackedFlowFamily):
     pipelines = (ChromaImg2ImgPipeline,)
     twins = {ChromaPipeline: ChromaImg2ImgPipeline}
 
-    def encode_text(self, prompt: str, negative_prompt: str, guidance: float):
+    def encode_text(self, prompt: str, negative_prompt: str, cfg: bool):
         embeds, ids, mask, negative, negative_ids, negative_mask = self.pipe.encode_prompt(
             prompt=prompt,
             negative_prompt=negative_prompt,
-            do_classifier_free_guidance=guidance > 1.0,
+            do_classifier_free_guidance=cfg,
             device=self.device,
             num_images_per_prompt=1,
         )

@@ -11,6 +11,7 @@ packs.
 """
 
 import numpy as np
+import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 from diffusers.pipelines.flux.pipeline_flux import calculate_shift
 
@@ -18,6 +19,7 @@ from .base import Family, Schedule, none_run, runs
 
 
 class FlowFamily(Family):
+    half = torch.bfloat16  # trained and published in it; fp16 overflows in them
     # Sigmas the pipeline passes to set_timesteps: None for the scheduler's own spacing
     # (SD3), linspace(1, 1/n, n) for FLUX and its kin.
     linear_sigmas = False

@@ -74,7 +74,7 @@ class Flux(PackedFlowFamily):
     def schema_name(self) -> str:
         return "flux-dev" if self.distilled else "flux-schnell"
 
-    def encode_text(self, prompt: str, negative_prompt: str, guidance: float) -> TextEncoding:
+    def encode_text(self, prompt: str, negative_prompt: str, cfg: bool) -> TextEncoding:
         embeds, pooled, ids = self.pipe.encode_prompt(
             prompt=prompt, prompt_2=None, device=self.device, num_images_per_prompt=1
         )

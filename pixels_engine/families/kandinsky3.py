@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from diffusers import DDPMScheduler, Kandinsky3Img2ImgPipeline, Kandinsky3Pipeline
 
-from .base import Family, Schedule, none_run, register, runs, to_rgb
+from .base import Family, Schedule, guided, none_run, register, runs, to_rgb
 
 STEP_NOISE_OFFSET = 1  # the steps' generator: seed + this, apart from the reset draws
 
@@ -56,8 +56,7 @@ class Kandinsky3(Family):
     def noised(self, clean, noise, level):
         return level.sqrt() * clean + (1.0 - level).sqrt() * noise
 
-    def encode_text(self, prompt: str, negative_prompt: str, guidance: float):
-        cfg = guidance > 1.0
+    def encode_text(self, prompt: str, negative_prompt: str, cfg: bool):
         embeds, negative, mask, negative_mask = self.pipe.encode_prompt(
             prompt,
             cfg,
@@ -71,7 +70,7 @@ class Kandinsky3(Family):
 
     def stepper(self, text, schedule, size, settings):
         guidance = settings.guidance
-        cfg = guidance > 1.0
+        cfg = guided(guidance)
         embeds, mask = text
         unet, scheduler = self.denoiser, schedule.scheduler
         generator = torch.Generator("cpu").manual_seed(settings.seed + STEP_NOISE_OFFSET)

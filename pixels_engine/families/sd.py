@@ -19,7 +19,7 @@ from diffusers import (
 )
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import rescale_noise_cfg
 
-from .base import Family, Schedule, none_run, register, runs
+from .base import Family, Schedule, guided, none_run, register, runs
 
 # The refiner's conditioning, as SDXL's authors used it.
 AESTHETIC_SCORE, NEGATIVE_AESTHETIC_SCORE = 6.0, 2.5
@@ -31,11 +31,6 @@ class TextEncoding:
 
     embeds: torch.Tensor
     pooled: torch.Tensor | None  # SDXL only
-
-
-def guided(guidance: float) -> bool:
-    """Classifier-free guidance at 1 or less changes nothing, so it is skipped."""
-    return guidance > 1.0
 
 
 @register
@@ -71,8 +66,7 @@ class StableDiffusion(Family):
     def noised(self, clean, noise, level):
         return clean + level * noise
 
-    def encode_text(self, prompt: str, negative_prompt: str, guidance: float) -> TextEncoding:
-        cfg = guided(guidance)
+    def encode_text(self, prompt: str, negative_prompt: str, cfg: bool) -> TextEncoding:
         # SDXL zeroes an empty negative prompt when given None (force_zeros_for_empty_prompt).
         encoded = self.pipe.encode_prompt(
             prompt=prompt,

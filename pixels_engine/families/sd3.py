@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from diffusers import StableDiffusion3Img2ImgPipeline, StableDiffusion3Pipeline
 
-from .base import register
+from .base import guided, register
 from .flow import FlowFamily
 
 
@@ -34,8 +34,7 @@ class StableDiffusion3(FlowFamily):
         """The transformer's patches: 2 x 2 latents, 16 pixels."""
         return self.pipe.transformer.config.patch_size * self.pipe.vae_scale_factor
 
-    def encode_text(self, prompt: str, negative_prompt: str, guidance: float) -> TextEncoding:
-        cfg = guidance > 1.0
+    def encode_text(self, prompt: str, negative_prompt: str, cfg: bool) -> TextEncoding:
         embeds, negative, pooled, negative_pooled = self.pipe.encode_prompt(
             prompt=prompt,
             prompt_2=None,
@@ -51,7 +50,7 @@ class StableDiffusion3(FlowFamily):
 
     def stepper(self, text, schedule, size, settings):
         guidance = settings.guidance
-        cfg = guidance > 1.0
+        cfg = guided(guidance)
         transformer = self.denoiser
 
         def step(latents, i):
