@@ -158,25 +158,37 @@ class Worker(threading.Thread):
         load.state, load.finished = "ready", time.time()
         log.info("model %s ready on %s (%s)", model.name, model.device, model.dtype)
         if load.compile == "full":  # minutes: the eager model serves meanwhile
-            threading.Thread(target=self.compile_full, args=(load, model), daemon=True).start()
+            load.compile_state = "compiling"
+            try:
+                # Changes the denoiser in place (fused projections, memory format), so it
+                # runs here, on the worker's thread, before any job uses the model.
+                compiled, load.compiling = compile_model(model, "full")
+            except Exception:
+                self.compile_failed(load, model)
+                return
+            args = (load, model, compiled)
+            threading.Thread(target=self.compile_full, args=args, daemon=True).start()
 
-    def compile_full(self, load: Load, model) -> None:
+    def compile_full(self, load: Load, model, compiled) -> None:
         """Compile the whole denoiser for every working size on synthetic edits, then
         serve with it; until then, and if it fails, the eager model serves."""
-        load.compile_state = "compiling"
         try:
-            compiled, load.compiling = compile_model(model, "full")
             shapes = buckets(model.native_size)
             load.compile_shapes = len(shapes)
             warm_up(Editor(compiled), load.compiling, shapes)
-        except Exception as e:  # the eager model goes on serving
-            load.compile_state = "failed"
-            log.exception("compiling %s failed; the model serves uncompiled: %s", model.name, e)
+        except Exception:
+            self.compile_failed(load, model)
             return
         if self.model is model:  # not switched away meanwhile
             self.model, self.editor = compiled, Editor(compiled)
         load.compile_state = "ready"
         log.info("model %s compiled for %d working sizes", model.name, len(shapes))
+
+    @staticmethod
+    def compile_failed(load: Load, model) -> None:
+        """Log why (called from an except block); the eager model goes on serving."""
+        load.compile_state = "failed"
+        log.exception("compiling %s failed; the model serves uncompiled", model.name)
 
     def run_job(self, job: Job) -> None:
         """Run one job and tell its owner how it ended, whatever happens."""

@@ -7,12 +7,16 @@ import json
 import os
 import subprocess
 import sys
+import time
+import urllib.request
 
 import numpy as np
 import pytest
 import torch
+from serving import ServerProcess, read_png, scene_request
 
 from pixels_cli import samples
+from pixels_client import Client
 from pixels_engine import Editor, EditSettings, load_model
 from pixels_engine.compiled import compile_model, warm_up
 from pixels_engine.editor import edit_map
@@ -88,3 +92,33 @@ def test_the_compiled_artifacts_are_reused_by_the_next_process(mode, model_cache
     second = run()
     assert first["cache"] == second["cache"] and os.path.isfile(second["cache"])
     assert second["loaded"] > 0  # the first process's compiled graphs, from disk
+
+
+def compile_progress(server: ServerProcess) -> dict:
+    with urllib.request.urlopen(server.http + "/v1/models/load", timeout=10) as reply:
+        return json.loads(reply.read())["compile"]
+
+
+def test_a_server_edits_eagerly_while_it_compiles_then_with_the_compiled_model(model_cache):
+    """`pixels serve --compile full`: the model serves at once; the compile runs for every
+    working size beside it, reported as load progress; then edits run compiled, with no
+    new compile, and give the eager edit within two 8-bit levels."""
+    server = ServerProcess("--compile", "full", cache=model_cache)
+    try:
+        with Client(server.url) as client:
+            eager = client.submit(scene_request(64)).result(timeout=300)
+            progress = compile_progress(server)
+            assert progress["mode"] == "full" and progress["state"] in ("compiling", "ready")
+            deadline = time.monotonic() + 900
+            while progress["state"] == "compiling" and time.monotonic() < deadline:
+                time.sleep(1)
+                progress = compile_progress(server)
+            assert progress["state"] == "ready", progress
+            assert progress["shapes_done"] == progress["shapes"] > 1 and progress["graphs"] > 0
+            compiled = client.submit(scene_request(64)).result(timeout=300)
+            assert compile_progress(server)["graphs"] == progress["graphs"]
+        difference = np.abs(read_png(compiled.image).astype(int) - read_png(eager.image))
+        assert difference.max() <= 2  # 8-bit levels
+    finally:
+        assert server.stop() == 0, "".join(server.log)
+    assert any("compiled for" in line for line in server.log)
