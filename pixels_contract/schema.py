@@ -24,6 +24,32 @@ MAP_CONVENTION = (
     "(darker changes more); transparent counts as white"
 )
 
+# --- what a host does with a selection and with the result --------------------------------
+# A selection limits the edit, softly where it is soft: where it has the value s (0 outside,
+# 1 fully selected) an edit map m becomes limit_map(m, s) = 1 - (1 - m) x s, so a pixel a
+# quarter selected changes as a quarter-dark map says and an unselected pixel is kept. The
+# map a host shows ("Show edit map") is this limited map, the one sent. The result layer
+# is opaque exactly where a returned pixel differs from the source and transparent where it
+# does not, so nothing outside the edit can change the visible picture.
+SELECTION_RULE = (
+    "a selection limits the edit: where it is s (0 to 1) a map m becomes 1 - (1 - m) x s; "
+    "the result layer is opaque where a pixel changed and transparent elsewhere"
+)
+
+
+def limit_map(m: float, s: float) -> float:
+    """An edit map's value under a selection's value `s` (SELECTION_RULE)."""
+    return 1.0 - (1.0 - m) * s
+
+
+# The exemplar layers an edit used usually lie above the source and would cover the result
+# placed above it; the hosts offer to hide them (on by default) in the edit's undo step.
+HIDE_EXEMPLARS = (
+    "Hide exemplars",
+    "Hide the exemplar layers this edit used (in the same undo step), so that the result "
+    "shows at once",
+)
+
 # --- seeds -------------------------------------------------------------------------------
 # The seed of the noise: an unsigned 32-bit number, which every host's controls can hold.
 SEED_MIN = 0
