@@ -21,7 +21,7 @@ from .families.base import guided
 from .models import LoadedModel
 from .sampler import Step, sample
 from .settings import EditSettings
-from .thresholds import thresholds
+from .thresholds import grey_levels, threshold_levels
 
 CLAIM_MARGIN = 32  # pixels of context around the claimed cells when encoding exemplars
 
@@ -101,17 +101,12 @@ class Editor:
         work = win.size
 
         source_rgb = resample.resize(win.cut(source[..., :3]), work)
-        cells = (work[1] // family.cell, work[0] // family.cell)
         window_map = resample.resize(win.cut(combined, fill=1.0), work)
-        release = maps.snap(resample.to_latent(window_map, *cells).numpy())
         # With no exemplar, edit_maps holds the global map alone, which claims nothing.
         exemplar_maps = edit_maps[: len(exemplars)]
         composite, claims = surgery(source_rgb, exemplars, exemplar_maps, win, family.cell)
-        release[claims > 0] = 0.0
-        # Maps are reduced to cells; a cell of a family that packs latent patches into
-        # tokens spans several latents, which are held or released together.
-        per_cell = family.cell // family.factor
-        release, claims = (a.repeat(per_cell, 0).repeat(per_cell, 1) for a in (release, claims))
+        release = release_levels(window_map, claims, family)
+        claims = on_latents(claims, family)
 
         timings = {}
         t0 = time.perf_counter()
@@ -144,7 +139,7 @@ class Editor:
                 source_noise=source_noise,
                 start=start,
                 release=torch.from_numpy(release).to(model.device),
-                thresholds=thresholds(settings.threshold, schedule.steps),
+                thresholds=threshold_levels(settings.threshold, schedule.steps),
                 preview=previewer(source_latent, source_rgb),
                 on_step=on_step,
                 cancelled=cancelled,
@@ -286,6 +281,26 @@ def surgery(base, exemplars, edit_maps, win: region.Window, cell: int):
     for area, claimed, over_source in painted:
         composite[area][claimed] = over_source[claimed]
     return composite, claims
+
+
+def release_levels(window_map: np.ndarray, claims: np.ndarray, family) -> np.ndarray:
+    """The edit map on the family's latent grid as whole release levels (int32): area-
+    averaged over each cell of `family.cell` pixels (thin strokes are not lost), snapped
+    near black and white, black where an exemplar claims the cell, then rounded to the
+    grey grid the thresholds are counted on, so a uniform 8- or 16-bit grey is released
+    exactly at its step (thresholds.py)."""
+    height, width = window_map.shape
+    cells = resample.to_latent(window_map, height // family.cell, width // family.cell)
+    release = maps.snap(cells.numpy())
+    release[claims > 0] = 0.0
+    return on_latents(grey_levels(release), family)
+
+
+def on_latents(cells: np.ndarray, family) -> np.ndarray:
+    """A per-cell array on the latents: a cell of a family that packs latent patches
+    into tokens spans several latents, which are held or released together."""
+    per_cell = family.cell // family.factor
+    return cells.repeat(per_cell, 0).repeat(per_cell, 1)
 
 
 def previewer(latent: torch.Tensor, rgb: np.ndarray) -> Callable[[torch.Tensor], np.ndarray]:

@@ -1,7 +1,7 @@
 """The PIXELS progressive sampler on latents (Algorithm 1 of the paper, generalised to
 any number of exemplars in one pass), the same loop for every model family.
 
-Every step i of the n steps run: cells whose release map is above threshold i are
+Every step i of the n steps run: cells whose release level is above threshold i are
 reset to the source noised to that step's own level (the same noise draw every step,
 so they stay on one forward trajectory); then the model takes one step on the whole
 latent. Cells claimed by an exemplar start from that exemplar's noised latent (the
@@ -55,13 +55,14 @@ def sample(
     `step` is the family's denoising step, `noised` its forward process; `source` and
     `source_noise` are the source latent and its noise draw; `start` is the surgical
     latent at the first step's level; `release` (h, w) is the edit map on the latent
-    grid; `thresholds` has one value per step run.
+    grid as whole levels (`thresholds.grey_levels`) and `thresholds` their step-by-step
+    counterpart (`thresholds.threshold_levels`), one per step run.
     """
     latents = start
     for i, (t, level) in enumerate(zip(schedule.timesteps, schedule.levels, strict=True)):
         if cancelled is not None and cancelled():
             raise Cancelled()
-        held = release > float(thresholds[i])
+        held = release > int(thresholds[i])
         latents = torch.where(held, noised(source, source_noise, level), latents)
         model_input = latents
         latents, denoised = step(latents, i)

@@ -11,26 +11,30 @@ from PIL import Image
 
 from pixels_cli import samples
 from pixels_engine import Editor, EditSettings
+from pixels_engine import thresholds as grid
 from pixels_engine.editor import edit_map
 from pixels_engine.errors import PixelsError
 from pixels_engine.resample import resize
 from pixels_engine.sampler import sample
-from pixels_engine.thresholds import CURVES, thresholds
+from pixels_engine.thresholds import CURVES, grey_levels, thresholds
 
 N = 10
 SIZE = 256
-LEVELS = [0.0, 0.05, 0.25, 0.5, 0.73, 0.999, 1.0]
+# Greys on the release grid (whole 16-bit levels), as the loop sees every map.
+LEVELS = [k / grid.LEVELS for k in (0, 3277, 16384, 32768, 47841, 65470, 65535)]
 FAMILIES = ["tiny", "tiny-sd3", "tiny-flux", "tiny-chroma", "tiny-kandinsky"]
 
 
 def release_map(h: int, w: int, per_cell: int) -> torch.Tensor:
     """Vertical bands of the LEVELS, then random values, constant over each map cell
-    (`per_cell` latents a side: a packed family holds a token whole)."""
+    (`per_cell` latents a side: a packed family holds a token whole), on the release
+    grid (float64 values of whole levels, as the loop sees them)."""
     rng = np.random.default_rng(3)
     cells = rng.random((h // per_cell, w // per_cell)).astype(np.float32)
     band = cells.shape[1] // (2 * len(LEVELS))
     for k, level in enumerate(LEVELS):
         cells[:, k * band : (k + 1) * band] = level
+    cells = grey_levels(cells) / grid.LEVELS
     return torch.from_numpy(cells.repeat(per_cell, 0).repeat(per_cell, 1))
 
 
@@ -61,8 +65,8 @@ def run(request, built_model):
             source=source,
             source_noise=noise,
             start=start,
-            release=release,
-            thresholds=thresholds("linear", N),
+            release=torch.from_numpy(grey_levels(release.cpu().numpy())).to(model.device),
+            thresholds=grid.threshold_levels("linear", N),
             preview=lambda d: np.zeros((1, 1, 3), np.uint8),
             on_step=steps.append,
         )
