@@ -7,8 +7,10 @@
 Every line of the manifest is checked before any work; a bad line is reported with its
 number and field and the good ones still run. Each result is OUT/ID.png, written whole
 or not at all; OUT/report.jsonl records every item (done, skipped, failed; seed, timings,
-error). A rerun skips the items whose result is there for the same inputs, parameters
-and model. Ctrl-C stops after the edits under way, with nothing half-written.
+error), each run's lines appended with the time it began as their "run". A rerun skips
+the items whose result is there for the same inputs, parameters and model, and removes
+what a killed run left half-written. Ctrl-C stops after the edits under way, with nothing
+half-written.
 """
 
 import argparse

@@ -1,7 +1,8 @@
 """The models built here, on disk: built into a temporary sibling folder and renamed into
 place, with the size and sha256 of every file recorded last (in the marker, whose
 presence says the build is complete); checked at every load and rebuilt when a file is
-missing, extra, cut short or changed.
+missing, extra, cut short or changed. The scratch folder of a build killed midway is
+removed at the next load.
 
 Every file is hashed at every load: only the tiny models are written to disk (18 MB at
 most; the full-size ones are built in memory), so it costs tens of milliseconds, and only
