@@ -7,19 +7,23 @@
 Every line of the manifest is checked before any work; a bad line is reported with its
 number and field and the good ones still run. Each result is OUT/ID.png, written whole
 or not at all; OUT/report.jsonl records every item (done, skipped, failed; seed, timings,
-error). A rerun skips the items whose result is there for the same inputs, parameters
-and model. Ctrl-C stops after the edits under way, with nothing half-written.
+error), each run's lines appended with the time it began as their "run". A rerun skips
+the items whose result is there for the same inputs, parameters and model, and removes
+what a killed run left half-written. Ctrl-C stops after the edits under way, with nothing
+half-written.
 """
 
 import argparse
 import json
+import os
 import signal
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pixels_engine.errors import PixelsError
 
-from .batch_edit import Record, edit_item
+from .batch_edit import Record, edit_item, leftovers
 from .manifest import read
 from .options import add_model_options
 
@@ -51,14 +55,18 @@ def register(commands) -> None:
 
 
 class Report:
-    """report.jsonl, a line per item as it ends (flushed: a crash keeps what was done)."""
+    """report.jsonl, a line per item as it ends (flushed: a crash keeps what was done),
+    appended to the lines of earlier runs; each line names its run by the time it began."""
 
     def __init__(self, path: Path):
-        self.file = path.open("w", encoding="utf-8")
+        self.run = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        self.file = path.open("a", encoding="utf-8")
+        if self.file.tell() and not ends_a_line(path):  # a run killed mid-line
+            self.file.write("\n")
         self.counts = {"done": 0, "skipped": 0, "failed": 0}
 
     def add(self, record: Record) -> None:
-        self.file.write(json.dumps(record.as_dict()) + "\n")
+        self.file.write(json.dumps({"run": self.run, **record.as_dict()}) + "\n")
         self.file.flush()
         self.counts[record.status] += 1
         if record.status == "failed":
@@ -68,6 +76,13 @@ class Report:
 
     def close(self) -> None:
         self.file.close()
+
+
+def ends_a_line(path: Path) -> bool:
+    """Whether the file's last byte ends a line (a kill may cut one short)."""
+    with path.open("rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
 
 
 class Stop:
@@ -94,6 +109,9 @@ def run(args) -> int:
         raise PixelsError("must be 1 or more", "workers")
     manifest = read(args.manifest)
     args.out.mkdir(parents=True, exist_ok=True)
+    for item in manifest.items:  # a killed run's half-written results
+        for leftover in leftovers(item, args.out):
+            leftover.unlink(missing_ok=True)
     report, stop = Report(args.out / "report.jsonl"), Stop()
     try:
         for failure in manifest.failures:

@@ -38,11 +38,26 @@ class Record:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
+def output(item: Item, out: Path) -> Path:
+    """Where `item`'s result goes: OUT/ID.png."""
+    return out / f"{item.id}.png"
+
+
+def temporary(target: Path, pid: int | str) -> Path:
+    """The name process `pid` writes `target` under before the rename ("*": any)."""
+    return target.with_name(f".{target.name}.{pid}.tmp")
+
+
+def leftovers(item: Item, out: Path) -> list[Path]:
+    """Temporary files of `item`'s result that a killed run left behind."""
+    return list(out.glob(temporary(output(item, out), "*").name))
+
+
 def edit_item(editor, item: Item, out: Path) -> Record:
     """Edit `item` with `editor` and write OUT/ID.png, unless it is there already."""
     from pixels_engine import EditSettings, Exemplar
 
-    target = out / f"{item.id}.png"
+    target = output(item, out)
     began = time.perf_counter()
     try:
         key = item.key(editor.model.name)
@@ -79,12 +94,12 @@ def write(pixels, target: Path, key: str) -> None:
     """A PNG written whole or not at all: to a temporary name, synced, then renamed."""
     info = PngImagePlugin.PngInfo()
     info.add_text(KEY, key)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    partial = temporary(target, os.getpid())
     try:
-        with open(temporary, "wb") as f:
+        with open(partial, "wb") as f:
             Image.fromarray(pixels).save(f, format="PNG", pnginfo=info)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(temporary, target)
+        os.replace(partial, target)
     finally:
-        temporary.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)

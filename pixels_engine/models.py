@@ -18,6 +18,7 @@ from diffusers import (
 from diffusers.utils import logging as diffusers_logging
 from huggingface_hub import constants as hf_constants
 from huggingface_hub.utils import logging as hub_logging
+from safetensors import SafetensorError
 from transformers.utils import logging as transformers_logging
 
 from . import builtins, downloads
@@ -178,14 +179,26 @@ def from_pretrained(source, dtype: torch.dtype, local_files_only: bool = False):
                 local_files_only=local_files_only,
                 variant=variant,
             )
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, SafetensorError) as e:
             if variant is not None:
                 continue  # no such variant: the full-precision files, cast
-            raise PixelsError(
-                f"could not load model {source}: {first_line(e)}. If it is a Hugging Face "
-                f"id, this machine may be offline or the id misspelt. {ALTERNATIVES}"
-            ) from None
+            raise PixelsError(cannot_load(source, e)) from None
         return as_img2img(pipe, source)
+
+
+def cannot_load(source, error: Exception) -> str:
+    """Why a diffusers folder or Hub id did not load, and what to do: a folder that is
+    there but does not load has a damaged or missing file."""
+    if Path(source).is_dir():
+        return (
+            f"could not load the model folder {source}: {first_line(error)}. A file in it "
+            "is damaged or incomplete (a copy or download cut short?): copy or download "
+            "the model again."
+        )
+    return (
+        f"could not load model {source}: {first_line(error)}. If it is a Hugging Face id, "
+        f"this machine may be offline or the id misspelt. {ALTERNATIVES}"
+    )
 
 
 def half_variant(dtype: torch.dtype) -> str | None:

@@ -116,6 +116,36 @@ def test_ctrl_c_stops_after_the_current_edit_and_a_rerun_finishes(manifest, tmp_
     assert f"{ITEMS - len(done)} done, {len(done)} already done, 1 failed" in text, err
 
 
+def test_a_killed_run_leaves_no_temporary_file_and_its_report_lines_stay(
+    manifest, tmp_path, model_cache
+):
+    out = tmp_path / "killed"
+    env = {"PIXELS_CACHE": str(model_cache)}
+    process = batch(manifest, out, env=env, wait=False)
+    deadline = time.monotonic() + 300
+    while not (out / "item-0.png").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.kill()
+    process.communicate(timeout=60)
+    killed = (out / "report.jsonl").read_text().splitlines()
+    assert {json.loads(line)["id"] for line in killed} >= {"lost", "item-0"}
+    # What a kill in the middle of writing leaves: a result under its temporary name, as
+    # batch_edit.write names it, and a report line cut short.
+    (out / f".item-1.png.{process.pid}.tmp").write_bytes((out / "item-0.png").read_bytes()[:99])
+    cut = '{"run": "2026-12-06T05:00:00.000+00:00", "line": 3, "id": "item'
+    with (out / "report.jsonl").open("a") as f:
+        f.write(cut)
+    code, text, err = batch(manifest, out, env=env)
+    assert not list(out.glob(".*.tmp")), err
+    lines = (out / "report.jsonl").read_text().splitlines()
+    assert lines[: len(killed) + 1] == [*killed, cut]  # the killed run's lines are kept
+    rerun = [json.loads(line) for line in lines[len(killed) + 1 :]]
+    assert len({r["run"] for r in rerun}) == 1
+    assert rerun[0]["run"] > json.loads(killed[0])["run"]  # runs told apart by their start
+    assert sorted(r["id"] for r in rerun) == sorted(["lost", *(f"item-{k}" for k in range(ITEMS))])
+    assert {r["id"]: r["status"] for r in rerun}["item-0"] == "skipped"
+
+
 # --- on a Ray cluster -----------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ Errors must be one clear line on stderr with exit status 2, never a traceback.""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -233,6 +234,36 @@ def test_map_errors_name_the_problem(files, capsys):
         str(files["dir"] / "m.png"),
     )
     assert "--quantise" in err
+
+
+def test_an_unwritable_model_cache_is_named(files, capsys, monkeypatch):
+    monkeypatch.setenv("PIXELS_CACHE", files["notes"])  # a file, not a folder
+    argv = ["--source", files["source"], "--exemplar", files["rug"], "--model", "tiny-chroma"]
+    err = pixels_fails(capsys, "edit", *argv, "--out", str(files["dir"] / "out.png"))
+    assert (
+        f"pixels: error: cannot build model tiny-chroma in the cache folder {files['notes']}" in err
+    )
+    assert "Set PIXELS_CACHE to a folder this user can write." in err
+
+
+def test_a_damaged_built_model_is_rebuilt_and_the_user_told(files, model_cache, tmp_path):
+    from pixels_engine import builtins
+
+    built = builtins.tiny_folder("tiny-chroma")
+    cached = tmp_path / "models" / built.name
+    shutil.copytree(built, cached)
+    (cached / "vae" / "config.json").write_text("")
+    argv = ["--source", files["source"], "--exemplar", files["rug"], "--steps", "2"]
+    argv += ["--model", "tiny-chroma", "--out", str(tmp_path / "out.png")]
+    env = dict(os.environ, PIXELS_CACHE=str(tmp_path))
+    command = [sys.executable, "-m", "pixels_cli", "edit", *argv]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"the built model tiny-chroma in {cached} does not match its build: vae/config.json is "
+        "0 bytes, not"
+    ) in done.stderr
+    assert "Rebuilding it." in done.stderr and "Traceback" not in done.stderr
 
 
 LIGHT_RUN = """

@@ -16,17 +16,16 @@ Tokenizers are built locally (the real vocabularies cannot be downloaded): they 
 ids the models expect, which is all random weights need.
 """
 
-import json
-import os
 import tempfile
 from pathlib import Path
 
 import torch
 
 from . import chroma, flux, kandinsky3, sd3, sdxl
+from .cache import MARKER, built, cache_dir, model_folder
 
-# In a model folder built here: its weights are random, and the size it works at.
-MARKER = "RANDOM_WEIGHTS.json"
+__all__ = ["MARKER", "built", "cache_dir", "full", "tiny_folder"]
+
 TINY_SIZE = 512  # the tiny models work at 512 x 512: a few seconds an edit on a CPU
 TINY = {  # name -> (version, which changes when the build does; builder)
     "tiny": ("tiny-sdxl-v2", sdxl.tiny),
@@ -44,38 +43,12 @@ HALF = {  # the half precision each full-size model runs in on a GPU, as publish
 NAMES = (*TINY, *FULL)
 
 
-def cache_dir() -> Path:
-    """Where built models live: $PIXELS_CACHE, else ~/.cache/pixels."""
-    return Path(os.environ.get("PIXELS_CACHE") or Path.home() / ".cache" / "pixels")
-
-
 def tiny_folder(name: str = "tiny") -> Path:
-    """A tiny pipeline's folder, built and saved on first use (atomically, so two
-    processes starting at once never see half a model)."""
+    """A tiny pipeline's folder in the cache, built on first use and rebuilt when it no
+    longer matches its checksums (`cache.model_folder`)."""
     version, build = TINY[name]
-    target = cache_dir() / "models" / version
-    if (target / "model_index.json").exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        work = Path(tmp)
-        build(work).save_pretrained(work / "model", safe_serialization=True)
-        note = "Seeded random weights built by pixels_engine; not a trained model."
-        marker = {"random_weights": True, "native_size": TINY_SIZE, "note": note}
-        (work / "model" / MARKER).write_text(json.dumps(marker, indent=1))
-        try:
-            os.rename(work / "model", target)
-        except OSError:
-            if not (target / "model_index.json").exists():
-                raise
-    return target
-
-
-def built(folder: Path) -> dict | None:
-    """What a folder built here says of itself (random weights, working size), or None
-    for a real checkpoint."""
-    marker = folder / MARKER
-    return json.loads(marker.read_text()) if marker.is_file() else None
+    about = {"random_weights": True, "native_size": TINY_SIZE}
+    return model_folder(name, version, build, about)
 
 
 def full(name: str, device: torch.device, dtype: torch.dtype):
