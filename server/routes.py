@@ -65,7 +65,10 @@ sizes, {{ load.compile.graphs }} graphs.{% endif %}</p>
 
 
 def create_app(server) -> Flask:
-    app = Flask("pixels_server")
+    """Only the routes below: no static folder (Flask's would serve the files of the
+    folder the server was started in), no automatic OPTIONS (a 405 with Allow instead)."""
+    app = Flask("pixels_server", static_folder=None)
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False  # read as each route is added
 
     @app.get("/health")
     def health():

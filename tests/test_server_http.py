@@ -146,6 +146,17 @@ def guarded():
     process.stop()
 
 
+@pytest.fixture(scope="module")
+def elsewhere(tmp_path_factory):
+    """A server started in a folder of the user's own files, a `static` folder among them."""
+    folder = tmp_path_factory.mktemp("started-here")
+    (folder / "static").mkdir()
+    (folder / "static" / "secret.txt").write_text("the user's secret")
+    process = ServerProcess(cwd=folder)
+    yield process
+    process.stop()
+
+
 def test_the_document_states_the_codes_and_bounds_of_the_server():
     codes = {v for k, v in vars(messages).items() if k.isupper() and isinstance(v, str)}
     assert DOCUMENTED and {code for _, code in DOCUMENTED} <= codes
@@ -277,6 +288,23 @@ def test_pages_that_do_not_exist_or_take_another_method(server):
     assert_error(plain, 426, messages.BAD_REQUEST)
     assert plain.header("upgrade") == "websocket"
     assert_error(exchange(server.port, upgrade(server.port, "/v1/info")), 404, messages.NOT_FOUND)
+
+
+def test_no_files_of_the_folder_the_server_started_in(elsewhere):
+    for path in ("/static/secret.txt", "/static/", "/secret.txt"):
+        reply = get(elsewhere.port, path)
+        assert_error(reply, 404, messages.NOT_FOUND)
+        assert b"the user's secret" not in reply.body
+
+
+@pytest.mark.parametrize(
+    "path, allowed",
+    [("/health", "GET, HEAD"), ("/v1/models/load", "GET, HEAD, POST"), ("/", "GET, HEAD")],
+)
+def test_options_is_a_method_not_allowed(server, path, allowed):
+    reply = exchange(server.port, http(server.port, "OPTIONS", path))
+    assert_error(reply, 405, messages.METHOD_NOT_ALLOWED)
+    assert reply.header("allow") == allowed
 
 
 def test_malformed_upgrades_get_json_too(server):
