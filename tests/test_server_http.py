@@ -372,6 +372,14 @@ def test_health_describes_the_serving_model_after_a_failed_load(server):
     assert MISSING_MODEL in health["load"]["error"]
 
 
+def test_a_chunked_body_is_read(server):
+    body = json.dumps({"name": "tiny", "device": "tpu"}).encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:7], body[7:]))
+    head = http(server.port, "POST", "/v1/models/load", "Transfer-Encoding: chunked")
+    reply = exchange(server.port, head + chunks + b"0\r\n\r\n")
+    assert_error(reply, 400, messages.INVALID_FIELD, "device")  # not "name missing"
+
+
 def test_a_body_after_100_continue(server):
     body = json.dumps({"name": MISSING_MODEL}).encode()
     head = http(server.port, "POST", "/v1/models/load", "Expect: 100-continue")
