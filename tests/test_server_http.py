@@ -352,6 +352,20 @@ def test_model_load_fields_are_checked_at_once(server):
     assert refused.value.code == messages.INVALID_FIELD and refused.value.field == "device"
 
 
+def test_a_load_field_given_twice_is_refused(server):
+    before = get(server.port, "/v1/models/load").json()
+    cases = [
+        (f"?name=tiny&name={MISSING_MODEL}", b"", "name"),
+        ("?name=tiny&device=cpu&device=auto", b"", "device"),
+        ("", f'{{"name": "tiny", "name": "{MISSING_MODEL}"}}'.encode(), "name"),
+        ("?dtype=auto", b'{"name": "tiny", "dtype": "auto"}', "dtype"),
+    ]
+    for query, body, field in cases:
+        error = assert_error(load(server.port, query, body), 400, messages.INVALID_FIELD, field)
+        assert "once" in error["message"]
+    assert get(server.port, "/v1/models/load").json() == before  # nothing was started
+
+
 def wait_for(predicate, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
