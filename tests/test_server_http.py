@@ -373,6 +373,10 @@ def wait_for(predicate, timeout: float = 120) -> None:
         time.sleep(0.2)
 
 
+def load_state(port: int) -> str:
+    return get(port, "/v1/models/load").json()["state"]
+
+
 def test_health_describes_the_serving_model_after_a_failed_load(server):
     body = json.dumps({"name": MISSING_MODEL, "device": "cpu", "dtype": "auto"}).encode()
     started = load(server.port, "", body)
@@ -384,6 +388,20 @@ def test_health_describes_the_serving_model_after_a_failed_load(server):
     assert health["model"] == get(server.port, "/v1/info").json()["model"]  # device, dtype...
     assert health["load"]["name"] == MISSING_MODEL and health["load"]["state"] == "failed"
     assert MISSING_MODEL in health["load"]["error"]
+
+
+def test_a_load_name_cannot_write_lines_on_the_server_console(elsewhere):
+    forged = "pixels serve: model sdxl ready on cuda (torch.float16)"
+    name = f"/nonexistent\n{forged}\r\x1b[2J\u2028x"
+    wait_for(lambda: load_state(elsewhere.port) in ("ready", "failed"))
+    assert load(elsewhere.port, "", json.dumps({"name": name}).encode()).status == 202
+    wait_for(lambda: load_state(elsewhere.port) == "failed")
+    wait_for(lambda: any("could not load model /nonexistent" in line for line in elsewhere.log))
+    lines = "".join(elsewhere.log).splitlines()
+    assert not any(line.startswith(forged) for line in lines)
+    (logged,) = [line for line in lines if "could not load model /nonexistent" in line]
+    assert f"/nonexistent\\n{forged}\\r\\x1b[2J\\u2028x" in logged
+    assert all(c.isprintable() for c in logged)
 
 
 def test_a_chunked_body_is_read(server):
