@@ -119,17 +119,17 @@ def load_model(
             raise PixelsError(f"model file not found: {path}. Check the path.", "model")
         dt = pick_dtype(dtype, dev)
         pipe = from_single_file(path, dt)
-    elif path.is_dir():
-        if not (path / "model_index.json").is_file():
-            raise PixelsError(
-                f"{path} is not a diffusers model folder (it has no model_index.json). Give "
-                "the folder that holds model_index.json, or a .safetensors file.",
-                "model",
-            )
+    elif (path / "model_index.json").is_file():
         dt = pick_dtype(dtype, dev, half=half_dtype(path))
         pipe = from_pretrained(path, dt)
     elif path.is_absolute() or source.startswith((".", "~")):
-        raise PixelsError(f"model folder not found: {path}. Check the path.", "model")
+        # The same words whether or not something else is there: a client of the server
+        # learns nothing of its disk but where its models are.
+        raise PixelsError(
+            f"model folder not found: {path} (a diffusers model folder holds "
+            "model_index.json; or give a .safetensors file). Check the path.",
+            "model",
+        )
     else:
         dt = pick_dtype(dtype, dev, half=half_dtype(source))
         pipe = from_hub(source, dt, progress)
