@@ -82,6 +82,9 @@ def test_a_folder_without_a_model_reads_as_a_missing_one(monkeypatch, tmp_path):
     for form in (f"{tmp_path}/{{}}", "./{}", "{}"):
         errors = {error(form.format(name)) for name in ("a-folder", "a-file", "nothing-here")}
         assert len(errors) == 1, errors
+    homes = ("~root/nothing-here", "~no-such-user/nothing-here", "~root/x.safetensors")
+    assert len({error(name) for name in homes[:2]}) == 1
+    assert error(homes[2]) == "model file not found: NAME. Check the path."
 
 
 def test_an_unreachable_hub_fails_at_once_with_the_alternatives(monkeypatch, tmp_path):

@@ -407,14 +407,16 @@ def test_a_load_name_cannot_write_lines_on_the_server_console(elsewhere):
 def test_load_errors_tell_nothing_of_the_server_disk(elsewhere, tmp_path):
     (tmp_path / "a-folder").mkdir()
     (tmp_path / "a-file").write_text("not a model")
-    errors = set()
-    for name in ("a-folder", "a-file", "nothing-here"):
-        path = str(tmp_path / name)
-        wait_for(lambda: load_state(elsewhere.port) in ("ready", "failed"))
-        assert load(elsewhere.port, "", json.dumps({"name": path}).encode()).status == 202
-        wait_for(lambda: load_state(elsewhere.port) == "failed")
-        errors.add(get(elsewhere.port, "/v1/models/load").json()["error"].replace(path, "PATH"))
-    assert len(errors) == 1, errors
+    folders = [str(tmp_path / name) for name in ("a-folder", "a-file", "nothing-here")]
+    for names in (folders, ["~root/nothing-here", "~no-such-user/nothing-here"]):
+        errors = set()
+        for name in names:
+            wait_for(lambda: load_state(elsewhere.port) in ("ready", "failed"))
+            assert load(elsewhere.port, "", json.dumps({"name": name}).encode()).status == 202
+            wait_for(lambda: load_state(elsewhere.port) == "failed")
+            error = get(elsewhere.port, "/v1/models/load").json()["error"]
+            errors.add(error.replace(name, "NAME"))
+        assert len(errors) == 1, errors
 
 
 def test_a_chunked_body_is_read(server):
