@@ -290,6 +290,16 @@ def test_pages_that_do_not_exist_or_take_another_method(server):
     assert_error(exchange(server.port, upgrade(server.port, "/v1/info")), 404, messages.NOT_FOUND)
 
 
+def test_the_routes_are_the_documented_ones():
+    """No static folder, no automatic OPTIONS: each method and path the routes take is
+    one docs/protocol.md lists (HEAD goes with GET)."""
+    documented = set(re.findall(r"`(GET|POST) (/[^`?\s]*)", HTTP_SECTION))
+    rules = routes.create_app(server=None).url_map.iter_rules()
+    assert {
+        (method, rule.rule) for rule in rules for method in rule.methods - {"HEAD"}
+    } == documented
+
+
 def test_no_files_of_the_folder_the_server_started_in(elsewhere):
     for path in ("/static/secret.txt", "/static/", "/secret.txt"):
         reply = get(elsewhere.port, path)
