@@ -70,6 +70,7 @@ def torch_build() -> str:
 def run(args) -> int:
     from server import Config, Server
     from server.config import bracketed
+    from server.console import OneLine
 
     limits = Limits(
         queue_size=args.queue_size,
@@ -90,7 +91,9 @@ def run(args) -> int:
         token=args.token or None,
         limits=limits,
     )
-    logging.basicConfig(level=logging.INFO, format="pixels serve: %(message)s")
+    console = logging.StreamHandler()
+    console.setFormatter(OneLine("pixels serve: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[console])
     logging.getLogger("websockets").setLevel(logging.WARNING)  # a line per connection is noise
     server = Server(config)
 

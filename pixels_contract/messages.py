@@ -49,7 +49,13 @@ INTERNAL_ERROR = "internal_error"  # HTTP 500: a bug in the server, logged there
 
 
 class ProtocolError(ValueError):
-    """A message that breaks the protocol: its text says how, for the user and the log."""
+    """A message that breaks the protocol: its text says how, for the user and the log;
+    `code` is the error that answers it (too_large for a message over the size bound,
+    which is a limit, not a malformed message)."""
+
+    def __init__(self, text: str, code: str = BAD_MESSAGE):
+        super().__init__(text)
+        self.code = code
 
 
 class Refusal(Exception):
@@ -111,7 +117,7 @@ def loads(text: str | bytes) -> dict:
     and MAX_DEPTH deep, without repeated keys. ProtocolError otherwise."""
     size = len(text) if isinstance(text, bytes) or len(text) > MAX_TEXT_BYTES else utf8_size(text)
     if size > MAX_TEXT_BYTES:
-        raise ProtocolError(f"a message of {size} bytes; at most {MAX_TEXT_BYTES}")
+        raise ProtocolError(f"a message of {size} bytes; at most {MAX_TEXT_BYTES}", TOO_LARGE)
     try:
         message = json.loads(text, object_pairs_hook=unique_keys)
     except RecursionError:

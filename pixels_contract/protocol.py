@@ -187,7 +187,7 @@ class ServerProtocol:
         try:
             message = loads(text)
         except ProtocolError as e:
-            self.refuse(Refusal(BAD_MESSAGE, f"{e}."))
+            self.refuse(Refusal(e.code, f"{e}."))
             return
         kind = message["type"]
         if kind in REQUESTS:

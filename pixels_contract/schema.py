@@ -88,6 +88,7 @@ class Param:
     choices: tuple[tuple[str, str], ...] = ()  # (value, label)
     unit: str = ""
     max_length: int = 0  # text: characters
+    costly: bool = False  # the maximum bounds the work: over it is too_large, not invalid
     step: float = 1.0  # a control's increment
     digits: int = 0  # decimals a control shows
     only: tuple[str, ...] = ()  # the model families that take it; empty: every family
@@ -159,7 +160,8 @@ class Param:
         high = self.maximum if self.maximum is not None else math.inf
         below = value <= low if self.above_minimum else value < low
         if below or value > high or value in self.excluded:
-            raise Invalid(self.name, f"must be {self.bounds()}, not {shown(value)}")
+            code = "too_large" if self.costly and value > high else "invalid_field"
+            raise Invalid(self.name, f"must be {self.bounds()}, not {shown(value)}", code)
         return value
 
     def check_range(self, value: object) -> tuple[float, float]:
@@ -174,7 +176,10 @@ class Param:
 
 
 def is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """An int (of any size: JSON's 10**400 is one) or a finite float, not a bool."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
 
 
 def number_text(value: float | None) -> str:
@@ -214,7 +219,7 @@ PARAMS = (
           minimum=0.0, maximum=1.0, above_minimum=True, step=0.05, digits=2),
     Param("steps", INTEGER, 30, "Steps",
           "Length of the noise schedule; int(steps x strength) steps are run", "edit",
-          minimum=1, maximum=1000, unit="steps"),
+          minimum=1, maximum=1000, unit="steps", costly=True),
     Param("seed", SEED, None, "Seed",
           "The noise seed: the same seed and settings give the same edit; none draws one",
           "edit", minimum=SEED_MIN, maximum=SEED_MAX),

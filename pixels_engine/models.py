@@ -5,6 +5,7 @@ diffusers folder, a single ``.safetensors`` checkpoint, or a Hugging Face id. Pi
 checkpoints are refused: loading one runs whatever code its author put in it.
 """
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -107,7 +108,7 @@ def load_model(
         )
         return LoadedModel(name, pipe, dev, dt, random_weights=True)
     source = str(builtins.tiny_folder(name)) if name in builtins.TINY else ALIASES.get(name, name)
-    path = Path(source).expanduser()
+    path = Path(os.path.expanduser(source))  # ~nobody stays as it is (Path's would raise)
     if path.suffix.lower() in PICKLE_SUFFIXES:
         raise PixelsError(
             f"refusing to load {name}: {path.suffix} files are Python pickles, and loading "
@@ -117,20 +118,21 @@ def load_model(
         )
     if path.suffix.lower() == ".safetensors":
         if not path.is_file():
-            raise PixelsError(f"model file not found: {path}. Check the path.", "model")
+            raise PixelsError(f"model file not found: {source}. Check the path.", "model")
         dt = pick_dtype(dtype, dev)
         pipe = from_single_file(path, dt)
-    elif path.is_dir():
-        if not (path / "model_index.json").is_file():
-            raise PixelsError(
-                f"{path} is not a diffusers model folder (it has no model_index.json). Give "
-                "the folder that holds model_index.json, or a .safetensors file.",
-                "model",
-            )
+    elif (path / "model_index.json").is_file():
         dt = pick_dtype(dtype, dev, half=half_dtype(path))
         pipe = from_pretrained(path, dt)
     elif path.is_absolute() or source.startswith((".", "~")):
-        raise PixelsError(f"model folder not found: {path}. Check the path.", "model")
+        # The same words whether or not something else is there, with the name as given
+        # (~user expanded would tell whether that user has a home): a client of the
+        # server learns nothing of its disk but where its models are.
+        raise PixelsError(
+            f"model folder not found: {source} (a diffusers model folder holds "
+            "model_index.json; or give a .safetensors file). Check the path.",
+            "model",
+        )
     else:
         dt = pick_dtype(dtype, dev, half=half_dtype(source))
         pipe = from_hub(source, dt, progress)

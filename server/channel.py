@@ -105,9 +105,15 @@ class Channel:
     def cancel(self, job_id: str) -> None:
         """Every cancel is answered: by the job's `cancelled`, or, when this connection
         has no such job still running or waiting, by `unknown_job` (a job that had just
-        ended sent its last message first)."""
+        ended sent its last message first). A repeated cancel of a job still stopping is
+        answered at once, without the job's id: an error that names a job ends it."""
         job = self.jobs.get(job_id)
-        if job is None or not self.server.cancel(job):
+        if job is not None and job.cancel.is_set():
+            text = (
+                f"job {job_id} is being cancelled already; its cancelled answers the first cancel."
+            )
+            self.post(Error(UNKNOWN_JOB, text, field="job"))
+        elif job is None or not self.server.cancel(job):
             text = "no unfinished job of this connection has that id."
             self.post(Error(UNKNOWN_JOB, text, job=job_id, field="job"))
 

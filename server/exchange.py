@@ -304,7 +304,9 @@ def body_too_large() -> HTTPError:
 
 def call_wsgi(app, request: Request) -> Answer:
     """Run a WSGI application on `request` as a WSGI server does (PEP 3333). HEAD runs
-    as GET: its answer has GET's headers, and `Connection.send` leaves the body out."""
+    as GET: its answer has GET's headers, and `Connection.send` leaves the body out. The
+    body is passed as read, de-chunked, with its length (werkzeug reads no body of a
+    request that says chunked without the server saying it ends the input)."""
     environ = {
         "REQUEST_METHOD": "GET" if request.method == "HEAD" else request.method,
         "SCRIPT_NAME": "",
@@ -324,8 +326,9 @@ def call_wsgi(app, request: Request) -> Answer:
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
     }
+    framing = ("content-type", "content-length", "transfer-encoding")  # the body is read whole
     for name, value in request.headers.items():
-        if "_" not in name and name not in ("content-type", "content-length"):
+        if "_" not in name and name not in framing:
             environ["HTTP_" + name.upper().replace("-", "_")] = value
     started, written = [], []
 

@@ -7,6 +7,7 @@ docs/protocol.md, raised as an HTTPError or turned into one from Flask's own.
 
 import json
 import time
+from collections import Counter
 
 import torch
 from flask import Flask, Response, render_template_string, request
@@ -65,7 +66,10 @@ sizes, {{ load.compile.graphs }} graphs.{% endif %}</p>
 
 
 def create_app(server) -> Flask:
-    app = Flask("pixels_server")
+    """Only the routes below: no static folder (Flask's would serve the files of the
+    folder the server was started in), no automatic OPTIONS (a 405 with Allow instead)."""
+    app = Flask("pixels_server", static_folder=None)
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False  # read as each route is added
 
     @app.get("/health")
     def health():
@@ -157,19 +161,16 @@ def load_request() -> tuple[str, str, str, bool, str]:
     """Name, device, dtype, offload and compile mode of a model load, from the query
     string or a JSON body, checked now: a device this machine lacks is refused here, not
     after the wait."""
-    given = {k: v for k, v in request.args.items() if k != "token"}
+    pairs = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
     if body := request.get_data():
-        try:
-            fields = json.loads(body)
-        except (ValueError, RecursionError):
-            fields = None
-        if not isinstance(fields, dict):
-            raise HTTPError(400, BAD_REQUEST, 'the body must be a JSON object: {"name": "tiny"}.')
-        twice = sorted(given.keys() & fields.keys())
-        if twice:
-            message = f"{twice[0]}: given in the query string and in the body; give it once."
-            raise HTTPError(400, INVALID_FIELD, message, twice[0])
-        given.update(fields)
+        pairs += body_fields(body)
+    twice = sorted(name[:40] for name, count in Counter(k for k, _ in pairs).items() if count > 1)
+    if twice:
+        message = (
+            f"{twice[0]}: given more than once (in the query string or the body); give it once."
+        )
+        raise HTTPError(400, INVALID_FIELD, message, twice[0])
+    given = dict(pairs)
     unknown = sorted(set(given) - set(LOAD_FIELDS))
     if unknown:
         message = f"{unknown[0][:40]!r} is not a field of a load; give {', '.join(LOAD_FIELDS)}."
@@ -200,6 +201,24 @@ def load_request() -> tuple[str, str, str, bool, str]:
         raise HTTPError(400, INVALID_FIELD, message, "compile")
     offload = values["offload"] == "true"
     return name, values["device"], values["dtype"], offload, values["compile"]
+
+
+def body_fields(body: bytes) -> list[tuple[str, object]]:
+    """The (name, value) pairs of a JSON object body, a name given twice kept twice (a
+    dict would keep one of the two without a word)."""
+    pairs = []
+
+    def keep(object_pairs: list) -> dict:
+        pairs[:] = object_pairs  # the outermost object is the last one read
+        return dict(object_pairs)
+
+    try:
+        fields = json.loads(body, object_pairs_hook=keep)
+    except (ValueError, RecursionError):
+        fields = None
+    if not isinstance(fields, dict):
+        raise HTTPError(400, BAD_REQUEST, 'the body must be a JSON object: {"name": "tiny"}.')
+    return pairs
 
 
 def status_of(server) -> dict:

@@ -25,9 +25,11 @@ START_TIMEOUT = 120
 
 class ServerProcess:
     """`python -m pixels_cli serve` (or `program serve`, a built binary) in a subprocess,
-    on a free port (or `port`), with its models in `cache`."""
+    on a free port (or `port`), with its models in `cache`, started in the folder `cwd`."""
 
-    def __init__(self, *args: str, port: int = 0, program: str | None = None, cache=CACHE):
+    def __init__(
+        self, *args: str, port: int = 0, program: str | None = None, cache=CACHE, cwd=ROOT
+    ):
         env = {
             **os.environ,
             "PIXELS_CACHE": str(cache),
@@ -36,7 +38,7 @@ class ServerProcess:
         pixels = [program] if program else [sys.executable, "-m", "pixels_cli"]
         command = [*pixels, "serve", "--port", str(port), *args]
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+            command, cwd=cwd, env=env, stderr=subprocess.PIPE, text=True
         )
         self.log: list[str] = []
         self.port = self.wait_for_port()

@@ -136,7 +136,6 @@ def test_no_hello_in_time_closes():
         ('{"type": 5}', "JSON object"),
         ('{"type": "edit", "params": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
         ('{"type": "edit", "params": {"levels": [[[[1]]]]}}', "nested too deeply"),
-        ('{"type": "edit", "prompt": "' + "x" * MAX_TEXT_BYTES + '"}', "at most 65536"),
         ('{"type": "result"}', "unknown message type 'result'"),
     ],
 )
@@ -147,6 +146,28 @@ def test_every_malformed_message_gets_a_typed_error_and_the_channel_goes_on(text
     assert server.close is None
     edit(server, ["source", "exemplar"], [WHITE, WHITE])
     assert len(server.events_received()) == 1
+
+
+def test_answers_follow_the_error_table():
+    """too_large for what is over a limit (a message over the size bound, steps over the
+    schema's bound as over the server's), invalid_field for a wrong value, however big."""
+    server = opened()
+    server.receive('{"type": "edit", "prompt": "' + "x" * 20 * 2**20 + '"}', 0.0)
+    assert f"at most {MAX_TEXT_BYTES}" in error(server, "too_large", None)["message"]
+    cases = [
+        ({"seed": 10**400}, "invalid_field"),
+        ({"seed": -(10**400)}, "invalid_field"),
+        ({"guidance": 10**400}, "invalid_field"),
+        ({"levels": [0, 10**400]}, "invalid_field"),
+        ({"steps": 10**9}, "too_large"),
+        ({"steps": 10**400}, "too_large"),
+        ({"steps": 1001}, "too_large"),
+        ({"steps": -(10**9)}, "invalid_field"),
+    ]
+    for params, code in cases:
+        edit(server, ["source", "exemplar"], [WHITE, WHITE], params)
+        error(server, code, f"params.{next(iter(params))}")
+    assert server.close is None and server.events_received() == []
 
 
 def test_field_paths_name_the_exact_part():

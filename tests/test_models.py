@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 import torch
@@ -71,13 +72,30 @@ def test_a_folder_with_pickle_weights_is_not_unpickled(tmp_path, tiny):
 
 
 def test_wrong_paths_are_named(tmp_path):
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(PixelsError, match="no model_index.json"):
-        load_model(str(tmp_path / "empty"), device="cpu")
-    with pytest.raises(PixelsError, match="model folder not found"):
-        load_model(str(tmp_path / "nowhere"), device="cpu")
     with pytest.raises(PixelsError, match="model file not found"):
         load_model(str(tmp_path / "nowhere.safetensors"), device="cpu")
+
+
+def test_a_folder_without_a_model_reads_as_a_missing_one(monkeypatch, tmp_path):
+    """Whether a folder or file is there goes untold (a client of the server would learn
+    of its disk); a relative name that is no model folder is a Hub id, whatever is there."""
+    monkeypatch.setattr(hf_constants, "ENDPOINT", "https://127.0.0.1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hub"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "a-file").write_text("not a model")
+
+    def error(name: str) -> str:
+        with pytest.raises(PixelsError) as refused:
+            load_model(name, device="cpu")
+        return str(refused.value).replace(name, "NAME").replace(str(Path(name)), "NAME")
+
+    for form in (f"{tmp_path}/{{}}", "./{}", "{}"):
+        errors = {error(form.format(name)) for name in ("a-folder", "a-file", "nothing-here")}
+        assert len(errors) == 1, errors
+    homes = ("~root/nothing-here", "~no-such-user/nothing-here", "~root/x.safetensors")
+    assert len({error(name) for name in homes[:2]}) == 1
+    assert error(homes[2]) == "model file not found: NAME. Check the path."
 
 
 def test_an_unreachable_hub_fails_at_once_with_the_alternatives(monkeypatch, tmp_path):

@@ -4,7 +4,7 @@ answered, even one racing the end of its job, on a real server."""
 import json
 
 import numpy as np
-from serving import read_png, scene_request
+from serving import LONG, read_png, scene_request
 from websockets.sync.client import connect
 
 from pixels_cli import samples
@@ -30,7 +30,7 @@ class Channel:
         return message
 
     def edit(self, ref: str, **params) -> None:
-        request = scene_request(48, steps=2, strength=1.0, **params)
+        request = scene_request(48, **{"steps": 2, "strength": 1.0, **params})
         self.ws.send(json.dumps(request.to_wire(ref)))
         for _, data in request.images():
             self.ws.send(data)
@@ -47,6 +47,38 @@ def test_a_cancel_of_an_ended_job_is_answered(server):
     answer = channel.next()
     assert answer["type"] == "error" and answer["code"] == "unknown_job"
     assert answer["job"] == job and answer["field"] == "job"
+    channel.ws.close()
+
+
+def test_a_second_cancel_of_a_running_job_is_answered(server):
+    """At once, with unknown_job and no job id (an error naming a job ends it); the
+    job's one cancelled answers the first cancel."""
+    channel = Channel(server.url)
+    channel.edit("long", **LONG)
+    message = channel.next()
+    job = message["job"]
+    while message["type"] != "progress":
+        message = channel.next()
+    cancel = json.dumps({"type": "cancel", "job": job})
+    channel.ws.send(cancel)
+    channel.ws.send(cancel)
+    unknown = "0" * 32
+    channel.ws.send(json.dumps({"type": "cancel", "job": unknown}))  # answered after both
+    ends, errors = [], []
+    while not (ends and errors and errors[-1]["job"] == unknown):
+        message = channel.next()
+        if message["type"] in ("result", "cancelled"):
+            ends.append(message)
+        elif message["type"] == "error":
+            errors.append(message)
+    assert [(end["type"], end["job"]) for end in ends] == [("cancelled", job)]
+    second, last = errors
+    assert (second["code"], second["field"]) == ("unknown_job", "job")
+    if second["job"] is None:
+        assert job in second["message"]
+    else:  # the job ended between the two cancels
+        assert second["job"] == job
+    assert last["code"] == "unknown_job"
     channel.ws.close()
 
 

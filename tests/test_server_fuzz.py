@@ -165,15 +165,17 @@ def test_fuzz_hostile_messages_then_a_valid_edit(guarded):
     for kind in ["hello", "welcome", "result", "EDIT", "", "x" * 1000, 5, None]:
         raw.send({"type": kind})
         raw.error("bad_message")
-    # JSON that is hostile in itself: deep, huge, with a repeated key.
+    # JSON that is hostile in itself: deep, with a repeated key, huge (over a limit).
     for text in [
-        "[" * 100_000 + "]" * 100_000,
-        '{"type": "edit", "params": ' + "{" * 50_000 + "}" * 50_000 + "}",
-        '{"type": "edit", "ref": "' + "x" * 70_000 + '"}',
+        "[" * 30_000 + "]" * 30_000,
+        '{"type": "edit", "params": ' + "{" * 30_000 + "}" * 30_000 + "}",
         '{"type": "cancel", "type": "edit"}',
     ]:
         raw.send(text)
         raw.error("bad_message")
+    for text in ["[" * 100_000 + "]" * 100_000, '{"type": "edit", "ref": "' + "x" * 70_000 + '"}']:
+        raw.send(text)
+        raw.error("too_large")
     for job in [None, 5, "", "0" * 32, "../../etc", {"id": 1}, ["x"]]:
         raw.send({"type": "cancel", "job": job})
         raw.error("unknown_job", "job")
@@ -306,6 +308,24 @@ def test_fuzz_hostile_messages_then_a_valid_edit(guarded):
     with Client(guarded.url, token=TOKEN) as client:
         after = client.submit(request).result(timeout=120)
     assert after.image == before.image and after.seed == before.seed
+
+
+def test_huge_values_get_the_answers_of_the_error_table(server):
+    raw = Raw(server.url, token=None)
+    request = scene_request(48)
+    edit = {"type": "edit", "ref": "huge", "frames": ["source", "exemplar"]}
+    for params, code in [({"seed": 10**400}, "invalid_field"), ({"steps": 10**9}, "too_large")]:
+        raw.send({**edit, "params": params})
+        raw.send(request.source)
+        raw.send(request.exemplars[0].image)
+        assert raw.error(code, f"params.{next(iter(params))}")["ref"] == "huge"
+    raw.send({**edit, "params": {"prompt": "x" * 20 * 2**20}})  # its images are not read
+    raw.error("too_large", None)
+    raw.send({**edit, "params": {"steps": 2}})
+    raw.send(request.source)
+    raw.send(request.exemplars[0].image)
+    assert raw.recv()["type"] == "queued"  # the connection goes on
+    raw.close()
 
 
 def test_the_token_guards_http_and_the_client_says_so(guarded):

@@ -146,6 +146,17 @@ def guarded():
     process.stop()
 
 
+@pytest.fixture(scope="module")
+def elsewhere(tmp_path_factory):
+    """A server started in a folder of the user's own files, a `static` folder among them."""
+    folder = tmp_path_factory.mktemp("started-here")
+    (folder / "static").mkdir()
+    (folder / "static" / "secret.txt").write_text("the user's secret")
+    process = ServerProcess(cwd=folder)
+    yield process
+    process.stop()
+
+
 def test_the_document_states_the_codes_and_bounds_of_the_server():
     codes = {v for k, v in vars(messages).items() if k.isupper() and isinstance(v, str)}
     assert DOCUMENTED and {code for _, code in DOCUMENTED} <= codes
@@ -279,6 +290,33 @@ def test_pages_that_do_not_exist_or_take_another_method(server):
     assert_error(exchange(server.port, upgrade(server.port, "/v1/info")), 404, messages.NOT_FOUND)
 
 
+def test_the_routes_are_the_documented_ones():
+    """No static folder, no automatic OPTIONS: each method and path the routes take is
+    one docs/protocol.md lists (HEAD goes with GET)."""
+    documented = set(re.findall(r"`(GET|POST) (/[^`?\s]*)", HTTP_SECTION))
+    rules = routes.create_app(server=None).url_map.iter_rules()
+    assert {
+        (method, rule.rule) for rule in rules for method in rule.methods - {"HEAD"}
+    } == documented
+
+
+def test_no_files_of_the_folder_the_server_started_in(elsewhere):
+    for path in ("/static/secret.txt", "/static/", "/secret.txt"):
+        reply = get(elsewhere.port, path)
+        assert_error(reply, 404, messages.NOT_FOUND)
+        assert b"the user's secret" not in reply.body
+
+
+@pytest.mark.parametrize(
+    "path, allowed",
+    [("/health", "GET, HEAD"), ("/v1/models/load", "GET, HEAD, POST"), ("/", "GET, HEAD")],
+)
+def test_options_is_a_method_not_allowed(server, path, allowed):
+    reply = exchange(server.port, http(server.port, "OPTIONS", path))
+    assert_error(reply, 405, messages.METHOD_NOT_ALLOWED)
+    assert reply.header("allow") == allowed
+
+
 def test_malformed_upgrades_get_json_too(server):
     asked = ["Upgrade: websocket", "Connection: Upgrade"]  # no Sec-WebSocket-Key
     no_key = http(server.port, "GET", messages.EDIT_PATH, *asked)
@@ -324,11 +362,29 @@ def test_model_load_fields_are_checked_at_once(server):
     assert refused.value.code == messages.INVALID_FIELD and refused.value.field == "device"
 
 
+def test_a_load_field_given_twice_is_refused(server):
+    before = get(server.port, "/v1/models/load").json()
+    cases = [
+        (f"?name=tiny&name={MISSING_MODEL}", b"", "name"),
+        ("?name=tiny&device=cpu&device=auto", b"", "device"),
+        ("", f'{{"name": "tiny", "name": "{MISSING_MODEL}"}}'.encode(), "name"),
+        ("?dtype=auto", b'{"name": "tiny", "dtype": "auto"}', "dtype"),
+    ]
+    for query, body, field in cases:
+        error = assert_error(load(server.port, query, body), 400, messages.INVALID_FIELD, field)
+        assert "once" in error["message"]
+    assert get(server.port, "/v1/models/load").json() == before  # nothing was started
+
+
 def wait_for(predicate, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.2)
+
+
+def load_state(port: int) -> str:
+    return get(port, "/v1/models/load").json()["state"]
 
 
 def test_health_describes_the_serving_model_after_a_failed_load(server):
@@ -342,6 +398,43 @@ def test_health_describes_the_serving_model_after_a_failed_load(server):
     assert health["model"] == get(server.port, "/v1/info").json()["model"]  # device, dtype...
     assert health["load"]["name"] == MISSING_MODEL and health["load"]["state"] == "failed"
     assert MISSING_MODEL in health["load"]["error"]
+
+
+def test_a_load_name_cannot_write_lines_on_the_server_console(elsewhere):
+    forged = "pixels serve: model sdxl ready on cuda (torch.float16)"
+    name = f"/nonexistent\n{forged}\r\x1b[2J\u2028x"
+    wait_for(lambda: load_state(elsewhere.port) in ("ready", "failed"))
+    assert load(elsewhere.port, "", json.dumps({"name": name}).encode()).status == 202
+    wait_for(lambda: load_state(elsewhere.port) == "failed")
+    wait_for(lambda: any("could not load model /nonexistent" in line for line in elsewhere.log))
+    lines = "".join(elsewhere.log).splitlines()
+    assert not any(line.startswith(forged) for line in lines)
+    (logged,) = [line for line in lines if "could not load model /nonexistent" in line]
+    assert f"/nonexistent\\n{forged}\\r\\x1b[2J\\u2028x" in logged
+    assert all(c.isprintable() for c in logged)
+
+
+def test_load_errors_tell_nothing_of_the_server_disk(elsewhere, tmp_path):
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "a-file").write_text("not a model")
+    folders = [str(tmp_path / name) for name in ("a-folder", "a-file", "nothing-here")]
+    for names in (folders, ["~root/nothing-here", "~no-such-user/nothing-here"]):
+        errors = set()
+        for name in names:
+            wait_for(lambda: load_state(elsewhere.port) in ("ready", "failed"))
+            assert load(elsewhere.port, "", json.dumps({"name": name}).encode()).status == 202
+            wait_for(lambda: load_state(elsewhere.port) == "failed")
+            error = get(elsewhere.port, "/v1/models/load").json()["error"]
+            errors.add(error.replace(name, "NAME"))
+        assert len(errors) == 1, errors
+
+
+def test_a_chunked_body_is_read(server):
+    body = json.dumps({"name": "tiny", "device": "tpu"}).encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:7], body[7:]))
+    head = http(server.port, "POST", "/v1/models/load", "Transfer-Encoding: chunked")
+    reply = exchange(server.port, head + chunks + b"0\r\n\r\n")
+    assert_error(reply, 400, messages.INVALID_FIELD, "device")  # not "name missing"
 
 
 def test_a_body_after_100_continue(server):
