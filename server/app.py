@@ -160,6 +160,10 @@ class Server:
             self.announce_positions()
         return True
 
+    def receiving(self) -> int:
+        """Bytes of the images of edits still arriving, on every connection."""
+        return sum(channel.protocol.held for channel in self.channels)
+
     def taken(self, job: Job) -> None:
         """The worker took `job` off the queue: the others move up."""
         self.loop.call_soon_threadsafe(self.announce_positions)

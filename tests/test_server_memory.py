@@ -7,14 +7,19 @@ same bytes afterwards."""
 import json
 import re
 import resource
+import time
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 from serving import ServerProcess, png, scene_request
+from websockets.exceptions import ConnectionClosedError
+from websockets.sync.client import connect
 
 from pixels_client import Client, EditRequest, JobError, Layer
+from pixels_contract.messages import EDIT_PATH
+from pixels_contract.protocol import ClientProtocol
 from pixels_engine.budget import job_bytes
 
 MARGIN = 600 * 2**20  # room for small edits and for decoding the big canvas, not editing it
@@ -93,5 +98,88 @@ def test_out_of_memory_is_retried_reported_and_leaves_the_next_edit_unchanged():
             assert client.connect().model["low_memory"] is False
         assert any("retrying in low-memory mode" in line for line in server.log)
         assert after.image == before.image and not after.low_memory
+    finally:
+        assert server.stop() == 0
+
+
+def raw_client(server: ServerProcess, **options):
+    """A WebSocket with the handshake done, that reads only when told (websockets stops
+    reading the socket once `max_queue` messages wait)."""
+    url = server.url + EDIT_PATH
+    ws = connect(url, compression=None, max_size=None, ping_interval=None, **options)
+    ws.send(ClientProtocol().hello()[0])
+    assert json.loads(ws.recv(timeout=30))["type"] == "welcome"
+    return ws
+
+
+def clients_connected(server: ServerProcess) -> int:
+    with urllib.request.urlopen(server.http + "/v1/status", timeout=10) as reply:
+        return json.loads(reply.read())["clients"]
+
+
+def test_a_client_that_never_reads_is_dropped_within_its_send_budget():
+    """Its jobs' messages pile up unread: at --max-send-memory (or once it has taken
+    nothing for the keepalive timeout) the server drops it and cancels its jobs, so its
+    memory stays within the running job's estimate and that budget."""
+    server = ServerProcess("--max-send-memory", "24")
+    try:
+        with Client(server.url) as client:
+            client.submit(scene_request(64)).result(timeout=120)
+        request = canvas_request(1024)
+        ws = raw_client(server, max_queue=1)
+        before = reset_peak(server.process.pid)
+        for ref in range(16):
+            for frame in ClientProtocol().edit(request, ref=str(ref)):
+                ws.send(frame)
+        deadline = time.monotonic() + 300
+        while clients_connected(server) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert clients_connected(server) == 0, "the client that never reads is still connected"
+        assert any("dropping" in line for line in server.log)
+        grown = status_bytes(server.process.pid, "VmHWM") - before
+        with pytest.raises(ConnectionClosedError):  # what it had not read is lost with it
+            while True:
+                ws.recv(timeout=30)
+        kinds = ["source", "exemplar", "map", "exemplar", "map"]
+        result = 4 * 1024 * 1024 + 2**20  # one result waiting beyond the budget: RGBA, stored
+        budget = job_bytes((1024, 1024), kinds, request.params) + 24 * 2**20 + result
+        print(f"never-reading: peak grew {grown / 2**20:.0f} MB, budget {budget / 2**20:.0f} MB")
+        assert grown <= budget, (grown, budget)
+    finally:
+        assert server.stop() == 0
+
+
+def test_half_sent_edits_hold_no_more_than_the_upload_budget_together():
+    """Three clients each send 16 of 17 announced images and stop: together they may
+    hold --max-upload-memory; past it an edit is refused at once (queue_full, field
+    frames), the rest of its images are read and dropped, and the connection goes on."""
+    frame, limit = bytes(6 * 2**20), 128 * 2**20
+    names = ["source"] + ["exemplar", "map"] * 8
+    edit = json.dumps({"type": "edit", "ref": "half", "frames": names})
+    server = ServerProcess("--max-upload-memory", "128", "--frame-timeout", "600")
+    try:
+        clients = [raw_client(server) for _ in range(3)]
+        settled = status_bytes(server.process.pid, "VmRSS")
+        pongs = []
+        for ws in clients:
+            ws.send(edit)
+            for _ in range(16):
+                ws.send(frame)
+            pongs.append(ws.ping())
+        assert all(pong.wait(60) for pong in pongs)  # every image before has been read
+        held = status_bytes(server.process.pid, "VmRSS") - settled
+        print(f"half-sent: {held / 2**20:.0f} MB held, budget {limit / 2**20:.0f} MB")
+        assert held <= limit + 32 * 2**20, (held, limit)
+        answers = []
+        for ws in clients:  # a text message ends a pending edit; a refused one is over
+            ws.send(json.dumps({"type": "cancel", "job": "none"}))
+            answers.append(json.loads(ws.recv(timeout=30)))
+            if answers[-1]["code"] == "queue_full":  # in step: its other images dropped
+                assert json.loads(ws.recv(timeout=30))["code"] == "unknown_job"
+        codes = sorted(answer["code"] for answer in answers)
+        assert codes == ["bad_message", "queue_full", "queue_full"], answers
+        assert all(a["field"] == "frames" for a in answers if a["code"] == "queue_full")
+        for ws in clients:
+            ws.close()
     finally:
         assert server.stop() == 0
