@@ -21,6 +21,7 @@ from pixels_client import Client, EditRequest, JobError, Layer
 from pixels_contract.messages import EDIT_PATH
 from pixels_contract.protocol import ClientProtocol
 from pixels_engine.budget import job_bytes
+from pixels_engine.builtins import TINY_SIZE
 
 MARGIN = 600 * 2**20  # room for small edits and for decoding the big canvas, not editing it
 BIG = 3000
@@ -71,7 +72,7 @@ def test_a_job_over_the_memory_budget_is_refused_at_submit_and_the_estimate_boun
             assert peak_mb(server) * 2**20 >= before + grown - 2**20  # what the page reports
         kinds = ["source", "exemplar", "map", "exemplar", "map"]
         encoded = len(request.source) + sum(len(e.image) + len(e.map) for e in request.exemplars)
-        estimate = job_bytes((2000, 2000), kinds, request.params, encoded)
+        estimate = job_bytes((2000, 2000), kinds, request.params, TINY_SIZE, encoded)
         assert 0 < grown <= estimate <= 2048 * 2**20, (grown, estimate)
     finally:
         assert server.stop() == 0
@@ -142,7 +143,7 @@ def test_a_client_that_never_reads_is_dropped_within_its_send_budget():
                 ws.recv(timeout=30)
         kinds = ["source", "exemplar", "map", "exemplar", "map"]
         result = 4 * 1024 * 1024 + 2**20  # one result waiting beyond the budget: RGBA, stored
-        budget = job_bytes((1024, 1024), kinds, request.params) + 24 * 2**20 + result
+        budget = job_bytes((1024, 1024), kinds, request.params, TINY_SIZE) + 24 * 2**20 + result
         print(f"never-reading: peak grew {grown / 2**20:.0f} MB, budget {budget / 2**20:.0f} MB")
         assert grown <= budget, (grown, budget)
     finally:
@@ -181,5 +182,46 @@ def test_half_sent_edits_hold_no_more_than_the_upload_budget_together():
         assert all(a["field"] == "frames" for a in answers if a["code"] == "queue_full")
         for ws in clients:
             ws.close()
+    finally:
+        assert server.stop() == 0
+
+
+def thin_request(width: int, height: int) -> EditRequest:
+    """A canvas one or two pixels across, edited all along: the model's window is padded
+    to its shape, many times the canvas's own area."""
+    source = np.full((height, width, 4), 0.5, np.float32)
+    exemplar = np.ones((height, width, 4), np.float32)
+    black = np.zeros((height, width), np.float32)
+    return EditRequest(png(source), [Layer(png(exemplar), png(black))], params={"steps": 2})
+
+
+def test_a_thin_canvas_stays_within_its_estimate_or_is_refused_naming_its_shape():
+    """Its estimate counts the window padded to the bucket's shape, and `grow` costs no
+    height x (width + height) shear: a thin edit that fits the budget takes no more than
+    its estimate; one that does not is refused before any work, saying why."""
+    server = ServerProcess("--max-job-memory", "3072")
+    try:
+        with Client(server.url) as client:
+            client.submit(scene_request(64)).result(timeout=120)
+            for width, height in ((1, 8192), (8192, 2)):
+                request = thin_request(width, height)
+                request.params["grow"] = 40
+                before = reset_peak(server.process.pid)
+                client.submit(request).result(timeout=300)
+                grown = status_bytes(server.process.pid, "VmHWM") - before
+                encoded = len(request.source) + sum(
+                    len(e.image) + len(e.map) for e in request.exemplars
+                )
+                kinds = ["source", "exemplar", "map"]
+                estimate = job_bytes((width, height), kinds, request.params, TINY_SIZE, encoded)
+                print(
+                    f"{width}x{height}: grew {grown / 2**20:.0f} MB, estimate "
+                    f"{estimate / 2**20:.0f} MB"
+                )
+                assert 0 < grown <= estimate <= 3072 * 2**20, (width, height, grown, estimate)
+            with pytest.raises(JobError) as refused:
+                client.submit(thin_request(1, 24576))
+            assert refused.value.code == "too_large" and refused.value.field == "frames"
+            assert "1x24576 canvas" in str(refused.value) and "this thin" in str(refused.value)
     finally:
         assert server.stop() == 0
