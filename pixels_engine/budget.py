@@ -1,5 +1,6 @@
 """How much memory an edit needs, known before any work: the server refuses a job over
-its budget at submit instead of finding out halfway through (or being killed).
+its budget at submit instead of finding out halfway through (or being killed). And how
+much a device has free, which a model load is checked against before it starts.
 
 What grows with the canvas is counted per pixel: each layer decoded to float32 (RGBA
 16 bytes, maps 4), the maps the engine makes and keeps, the result, and the largest
@@ -11,6 +12,10 @@ happens at its working size, which does not grow with the canvas; it is the fixe
 The figures are upper bounds, checked against a real server's peak in
 tests/test_server_memory.py.
 """
+
+from pathlib import Path
+
+import torch
 
 from pixels_contract.messages import EXEMPLAR, GLOBAL_MAP, MAP
 
@@ -39,3 +44,33 @@ def job_bytes(
         per_pixel += RGBA  # each stage's result is the next one's source
     peak = PEAK * max(pixels, padded_pixels(width, height, native))
     return pixels * per_pixel + peak + encoded + FIXED
+
+
+def free_bytes(device: torch.device) -> int | None:
+    """Memory this process may still take on `device`: a CUDA card's free memory; in RAM
+    (Linux) the least of what the system has available, what the process's cgroup
+    allows and its address-space limit. None where that cannot be read."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    meminfo = Path("/proc/meminfo")
+    if device.type != "cpu" or not meminfo.is_file():
+        return None
+    free = [kilobytes(meminfo, "MemAvailable")]
+    cgroup = Path("/sys/fs/cgroup")
+    if (cgroup / "memory.max").is_file():
+        cap = (cgroup / "memory.max").read_text().strip()
+        if cap != "max":
+            free.append(int(cap) - int((cgroup / "memory.current").read_text()))
+    limits = Path("/proc/self/limits").read_text().splitlines()
+    cap = next(line.split()[3] for line in limits if line.startswith("Max address space"))
+    if cap != "unlimited":
+        free.append(int(cap) - kilobytes(Path("/proc/self/status"), "VmSize"))
+    return max(0, min(free))
+
+
+def kilobytes(path: Path, key: str) -> int:
+    """A `key: N kB` line of a /proc file, in bytes."""
+    for line in path.read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(key)

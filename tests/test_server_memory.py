@@ -225,3 +225,39 @@ def test_a_thin_canvas_stays_within_its_estimate_or_is_refused_naming_its_shape(
             assert "1x24576 canvas" in str(refused.value) and "this thin" in str(refused.value)
     finally:
         assert server.stop() == 0
+
+
+def load_state(server: ServerProcess) -> dict:
+    with urllib.request.urlopen(server.http + "/v1/models/load", timeout=10) as reply:
+        return json.loads(reply.read())
+
+
+def test_a_model_load_that_cannot_fit_is_refused_before_it_takes_memory(monkeypatch):
+    """sdxl-random's fp32 weights (13 GB) under a cap with 4 GB left: the load fails at
+    once, naming both figures, without taking the memory first; the old model serves.
+    (The cap is on address space, which counts blocks glibc keeps after freeing them
+    under its moving mmap threshold: a fixed one gives them back.)"""
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", str(2**20))
+    server = ServerProcess()
+    try:
+        pid = server.process.pid
+        limit = status_bytes(pid, "VmSize") + 4 * 2**30
+        resource.prlimit(pid, resource.RLIMIT_AS, (limit, limit))
+        before = reset_peak(pid)
+        url = server.http + "/v1/models/load?name=sdxl-random&device=cpu&dtype=fp32"
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10):
+            pass
+        deadline = time.monotonic() + 300
+        while load_state(server)["state"] in ("waiting", "loading"):
+            assert time.monotonic() < deadline, "the load neither failed nor finished"
+            time.sleep(0.5)
+        state = load_state(server)
+        grown = status_bytes(pid, "VmHWM") - before
+        print(f"model load: peak grew {grown / 2**20:.0f} MB; {state['error']}")
+        assert state["state"] == "failed" and "sdxl-random needs about" in state["error"]
+        assert "GB is free" in state["error"]
+        assert grown < 2**30, grown
+        with Client(server.url) as client:
+            assert client.submit(scene_request(64)).result(timeout=120).steps_run == 2
+    finally:
+        assert server.stop() == 0

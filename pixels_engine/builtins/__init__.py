@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from accelerate import init_empty_weights
 
 from . import chroma, flux, kandinsky3, sd3, sdxl
 
@@ -76,6 +77,16 @@ def built(folder: Path) -> dict | None:
     for a real checkpoint."""
     marker = folder / MARKER
     return json.loads(marker.read_text()) if marker.is_file() else None
+
+
+def full_bytes(name: str, dtype: torch.dtype) -> int:
+    """The memory a full-size model's weights take in `dtype`, counted on the
+    architecture built without them (seconds, and no weight memory)."""
+    with tempfile.TemporaryDirectory() as tmp, init_empty_weights():
+        pipe = FULL[name](Path(tmp))
+    modules = [c for c in pipe.components.values() if isinstance(c, torch.nn.Module)]
+    count = sum(p.numel() for module in modules for p in module.parameters())
+    return count * dtype.itemsize
 
 
 def full(name: str, device: torch.device, dtype: torch.dtype):
