@@ -51,6 +51,20 @@ def register(commands) -> None:
         metavar="S",
         help="seconds each image an edit announces may take to arrive",
     )
+    parser.add_argument(
+        "--max-send-memory",
+        type=int,
+        default=defaults.max_send_bytes // 2**20,
+        metavar="MB",
+        help="messages one client may leave unread before it is dropped",
+    )
+    parser.add_argument(
+        "--max-upload-memory",
+        type=int,
+        default=defaults.max_upload_bytes // 2**20,
+        metavar="MB",
+        help="images of edits still arriving, all clients together (more are refused)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -79,6 +93,8 @@ def run(args) -> int:
         max_frame_bytes=args.max_frame_bytes,
         max_job_bytes=args.max_job_memory * 2**20,
         frame_timeout=args.frame_timeout,
+        max_upload_bytes=args.max_upload_memory * 2**20,
+        max_send_bytes=args.max_send_memory * 2**20,
     )
     config = Config(
         host=args.host,

@@ -82,6 +82,11 @@ class Limits:
     queue_size: int = 16  # jobs waiting, all clients together
     max_job_bytes: int = 6 * 2**30  # the memory one job may need, estimated at submit
     frame_timeout: float = 30.0  # seconds for each announced image to arrive
+    # Memory outside the jobs' estimates: the images of edits still arriving, on every
+    # connection together (an edit that would pass it is refused), and the messages one
+    # connection has not read yet (over this it is dropped).
+    max_upload_bytes: int = 2 * 2**30
+    max_send_bytes: int = 256 * 2**20
 
     @property
     def max_frames(self) -> int:

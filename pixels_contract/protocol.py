@@ -112,6 +112,8 @@ class ServerProtocol:
         self._edit: dict | None = None  # an edit message whose images are still coming
         self._expected = 0
         self._images: list[bytes] = []
+        self.held = 0  # bytes of the images received for that edit
+        self._skipped = 0  # images of a refused edit still to come, to be dropped
         self._events: list = []
         self._out: Outgoing = []
 
@@ -133,10 +135,27 @@ class ServerProtocol:
             self.handshake(data)
         elif self._edit is not None:
             self.image(data, now)
+        elif isinstance(data, bytes) and self._skipped:
+            self._skipped -= 1
         elif isinstance(data, bytes):
             self.refuse(Refusal(BAD_MESSAGE, "a binary frame that no edit announced."))
         else:
+            self._skipped = 0
             self.message(data, now)
+
+    @property
+    def expecting_image(self) -> bool:
+        """Whether the next binary message is an image the protocol will hold."""
+        return self._edit is not None
+
+    def refuse_edit(self, refusal: Refusal) -> None:
+        """Refuse the edit whose images are arriving (its server cannot hold them): the
+        images it holds are dropped, and those still to come are read and dropped, so
+        the connection stays in step (a text message ends them)."""
+        to_come, ref = self._expected - len(self._images), ref_of(self._edit)
+        self.drop_edit()
+        self._skipped = to_come
+        self.refuse(refusal, ref)
 
     def expire(self, now: float) -> None:
         """Time passed: a missing hello ends the connection, missing images the edit."""
@@ -229,12 +248,14 @@ class ServerProtocol:
             self.refuse(Refusal(BAD_MESSAGE, text, f"frames[{got}]"), ref)
             return
         self._images.append(data)
+        self.held += len(data)
         self.deadline = now + self.limits.frame_timeout
         if len(self._images) == self._expected:
             self.finish_edit()
 
     def drop_edit(self) -> None:
         self._edit, self._expected, self._images, self.deadline = None, 0, [], None
+        self.held = 0
 
     def finish_edit(self) -> None:
         message, images = self._edit, self._images

@@ -89,23 +89,27 @@ def line_filter(m: np.ndarray, half: int, axis: int, lower: bool) -> np.ndarray:
 
 
 def diagonal_filter(m: np.ndarray, half: int, anti: bool, lower: bool) -> np.ndarray:
-    """line_filter along a diagonal: each row is shifted by its index so that the
-    diagonals become columns, filtered down the columns, and shifted back."""
+    """line_filter along a diagonal. Each row gets `half` neutral pixels at its end and
+    the rows are laid end to end: a step down the diagonal is then a fixed step through
+    that line, so folding the line into rows of that step turns the diagonals into
+    columns, filtered down the columns. The neutral pixels keep rows apart; the extra
+    memory is `half` pixels per row of the array, laid out with its rows the longer
+    side (a diagonal of the transpose is a diagonal)."""
     if half == 0:
         return m
     if anti:
         return diagonal_filter(m[:, ::-1], half, False, lower)[:, ::-1]
+    if m.shape[0] > m.shape[1]:
+        return diagonal_filter(m.T, half, False, lower).T
     height, width = m.shape
     neutral = np.inf if lower else -np.inf  # takes no part in a min (or a max)
-    sheared = np.full((height, width + height), neutral, np.float32)
-    for y in range(height):
-        sheared[y, height - y : height - y + width] = m[y]
+    step = width + half + 1  # from (y, x) to (y + 1, x + 1) in the padded rows
+    rows = -(-height * (width + half) // step)  # the line folded into rows of `step`
+    line = np.full(rows * step, neutral, np.float32)
+    line[: height * (width + half)].reshape(height, width + half)[:, :width] = m
     op = ndimage.minimum_filter1d if lower else ndimage.maximum_filter1d
-    sheared = op(sheared, 2 * half + 1, axis=0, mode="constant", cval=neutral)
-    out = np.empty_like(m, dtype=np.float32)
-    for y in range(height):
-        out[y] = sheared[y, height - y : height - y + width]
-    return out
+    line = op(line.reshape(rows, step), 2 * half + 1, axis=0, mode="constant", cval=neutral)
+    return line.reshape(-1)[: height * (width + half)].reshape(height, width + half)[:, :width]
 
 
 def feather(m: np.ndarray, pixels: float) -> np.ndarray:

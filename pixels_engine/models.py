@@ -22,7 +22,7 @@ from huggingface_hub.utils import logging as hub_logging
 from safetensors import SafetensorError
 from transformers.utils import logging as transformers_logging
 
-from . import builtins, downloads
+from . import budget, builtins, downloads
 from .catalog import ALIASES, DEVICES, DTYPES
 from .downloads import Progress
 from .errors import PixelsError
@@ -103,6 +103,7 @@ def load_model(
     dev = pick_device(device)
     if name in builtins.FULL:
         dt = pick_dtype(dtype, dev, half=builtins.HALF[name])
+        check_fits(name, dt, torch.device("cpu") if offload else dev)
         pipe = place(
             builtins.full(name, dev if not offload else torch.device("cpu"), dt), dev, offload
         )
@@ -140,6 +141,22 @@ def load_model(
     native = built["native_size"] if built else None
     pipe = place(pipe, dev, offload)
     return LoadedModel(name, pipe, dev, dt, built is not None, native)
+
+
+def check_fits(name: str, dtype: torch.dtype, device: torch.device) -> None:
+    """Refuse a built-in full-size model whose weights alone would not fit `device`'s
+    free memory, before any of it is allocated (a failed load would first take all
+    there is). Free memory is read first: counting the weights leaves freed blocks
+    that the load would reuse."""
+    free = budget.free_bytes(device)
+    need = builtins.full_bytes(name, dtype)
+    if free is not None and need > free:
+        raise PixelsError(
+            f"model {name} needs about {need / 2**30:.1f} GB on {device.type} for its weights "
+            f"alone, and {free / 2**30:.1f} GB is free there. Free memory, choose a smaller "
+            "dtype (bf16) or another device, or a smaller model.",
+            "model",
+        )
 
 
 def half_dtype(source) -> torch.dtype:

@@ -7,6 +7,7 @@ stretched, and pasted back at the canvas's own size. Shapes therefore repeat: th
 sees the sizes it was trained at, and a compiled model compiles for a few shapes only.
 """
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -106,6 +107,19 @@ def window(box: Box, width: int, height: int, native: int) -> Window:
     x0, x1, left, right = grow(box[0], box[2], gw, width)
     y0, y1, top, bottom = grow(box[1], box[3], gh, height)
     return Window((x0, y0, x1, y1), (left, top, right, bottom), size)
+
+
+def padded_pixels(width: int, height: int, native: int) -> int:
+    """The most canvas pixels a window on a width x height canvas spans, pad included
+    (cutting it and pasting back cost memory per pixel at the canvas's resolution). A box
+    of aspect r grown to its bucket's aspect a spans max(r/a, a/r) times its own area:
+    within the buckets' range at most the square root of the widest ratio between
+    neighbours; past it, for a box as long as the canvas and thinner than any bucket,
+    its length squared over the most extreme aspect. Each side's rounding adds a pixel."""
+    aspects = sorted(w / h for w, h in buckets(native))
+    gap = math.sqrt(max((b / a for a, b in itertools.pairwise(aspects)), default=1.0))
+    thin = max(width * width / aspects[-1], height * height * aspects[0])
+    return math.ceil(max(width * height * gap, thin)) + width + height + 1
 
 
 def grow(start: int, end: int, length: int, limit: int) -> tuple[int, int, int, int]:

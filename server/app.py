@@ -35,6 +35,7 @@ from pixels_contract.messages import (
 )
 from pixels_contract.protocol import EditSubmitted
 from pixels_engine.budget import job_bytes
+from pixels_engine.region import BUCKETS, padded_pixels
 
 from . import exchange, routes
 from .channel import Channel
@@ -88,6 +89,11 @@ class Server:
         model = self.worker.model
         return None if model is None else model.family.schema_name
 
+    def native_size(self) -> int:
+        """The serving model's working side; until one serves, the buckets' own (SDXL's)."""
+        model = self.worker.model
+        return BUCKETS[0][0] if model is None else model.native_size
+
     def model_info(self) -> dict:
         """The model in use; while there is none, the name and state of its load."""
         load = self.worker.load
@@ -116,15 +122,18 @@ class Server:
         when it would need more memory than a job may have, or the queue is full."""
         limits = self.config.limits
         kinds, encoded = [f.kind for f in request.frames], sum(len(f.data) for f in request.frames)
-        need = job_bytes(request.canvas, kinds, request.params, encoded)
+        native = self.native_size()
+        need = job_bytes(request.canvas, kinds, request.params, native, encoded)
         if need > limits.max_job_bytes:
             width, height = request.canvas
+            thin = padded_pixels(width, height, native) > 2 * width * height
             raise Refusal(
                 TOO_LARGE,
                 f"this edit would need about {gigabytes(need)} of memory (a {width}x{height} "
-                f"canvas with {request.exemplars} exemplar(s) and these map settings); this "
-                f"server allows {gigabytes(limits.max_job_bytes)} per job. Edit a smaller "
-                "canvas or fewer exemplars, or start the server with a larger "
+                f"canvas with {request.exemplars} exemplar(s) and these map settings"
+                + ("; a canvas this thin is padded to the model's shape" if thin else "")
+                + f"); this server allows {gigabytes(limits.max_job_bytes)} per job. Edit a "
+                "smaller canvas or fewer exemplars, or start the server with a larger "
                 "--max-job-memory.",
                 "frames",
             )
@@ -159,6 +168,10 @@ class Server:
             self.finished(job)
             self.announce_positions()
         return True
+
+    def receiving(self) -> int:
+        """Bytes of the images of edits still arriving, on every connection."""
+        return sum(channel.protocol.held for channel in self.channels)
 
     def taken(self, job: Job) -> None:
         """The worker took `job` off the queue: the others move up."""

@@ -5,6 +5,11 @@ or announced images that do not come), sends the protocol's own answers, and tur
 events into work: the welcome, jobs for the queue, cancels. Everything sent on a
 connection goes through its outbox and one sender task, in the order it was posted from
 any thread, so the images that follow a message are never split by another message.
+
+A client that does not read would make the outbox grow with every message of its jobs,
+and websockets' own keepalive never notices (its ping waits for the same full socket),
+so the sender drops a connection that takes nothing for KEEPALIVE_TIMEOUT, and `post`
+one whose unsent messages pass the server's `max_send_bytes`.
 """
 
 import asyncio
@@ -14,11 +19,19 @@ import time
 
 from websockets.exceptions import ConnectionClosed
 
-from pixels_contract.messages import UNKNOWN_JOB, Error, Refusal
+from pixels_contract.messages import (
+    KEEPALIVE_TIMEOUT,
+    QUEUE_FULL,
+    TOO_LARGE,
+    UNKNOWN_JOB,
+    Error,
+    Refusal,
+)
 from pixels_contract.protocol import (
     CancelRequested,
     EditSubmitted,
     HelloReceived,
+    Outgoing,
     ServerProtocol,
     serialize,
 )
@@ -39,6 +52,7 @@ class Channel:
         self.jobs: dict[str, Job] = {}  # this connection's unfinished jobs
         self.loop = asyncio.get_running_loop()
         self.outbox: asyncio.Queue = asyncio.Queue()
+        self.unsent = 0  # bytes in the outbox
         self.protocol = ServerProtocol(server.config.limits, time.monotonic())
         self.closed = False
 
@@ -46,7 +60,26 @@ class Channel:
         """Queue a message (with its images) for this client; safe from any thread, and
         the order of posts is the order of sending, whichever threads they came from."""
         if not self.closed:
-            self.loop.call_soon_threadsafe(self.outbox.put_nowait, serialize(message))
+            self.loop.call_soon_threadsafe(self.queue, serialize(message))
+
+    def queue(self, data: Outgoing) -> None:
+        """Into the outbox (on the loop), unless the client has left more than the
+        server's `max_send_bytes` unread there: then the connection is dropped. One
+        message of any size may always wait."""
+        size = sum(map(len, data))
+        limit = self.server.config.limits.max_send_bytes
+        if self.unsent and self.unsent + size > limit:
+            self.drop(f"{self.unsent + size} bytes of messages unread; at most {limit}")
+        elif not self.closed:
+            self.unsent += size
+            self.outbox.put_nowait(data)
+
+    def drop(self, why: str) -> None:
+        """End a connection that does not read: closing it would wait for the same full
+        socket, so it is aborted, and its jobs are cancelled as for any closed connection."""
+        log.warning("dropping %s: %s", self.peer, why)
+        self.closed = True
+        self.ws.transport.abort()
 
     async def run(self) -> None:
         sender = asyncio.create_task(self.send_all())
@@ -61,10 +94,26 @@ class Channel:
             sender.cancel()
 
     async def send_all(self) -> None:
-        while True:
-            for data in await self.outbox.get():
-                await self.ws.send(data)
-            self.outbox.task_done()
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                data = await self.outbox.get()
+                for frame in data:
+                    await self.send(frame)
+                self.unsent -= sum(map(len, data))
+                self.outbox.task_done()
+
+    async def send(self, frame: str | bytes) -> None:
+        """Send one frame; drop the connection when the client takes none of what
+        waits in the socket for KEEPALIVE_TIMEOUT (websockets waits for it forever)."""
+        transport = self.ws.transport
+        sending = asyncio.ensure_future(self.ws.send(frame))
+        waiting = transport.get_write_buffer_size() + len(frame)
+        while not (await asyncio.wait({sending}, timeout=KEEPALIVE_TIMEOUT))[0]:
+            if transport.get_write_buffer_size() >= waiting:
+                self.drop(f"it took nothing sent to it for {KEEPALIVE_TIMEOUT:g} s")
+                break
+            waiting = transport.get_write_buffer_size()
+        await sending
 
     async def serve(self) -> None:
         """Until the connection ends, or the protocol ends it (a failed handshake)."""
@@ -77,14 +126,37 @@ class Channel:
                 protocol.expire(time.monotonic())
             else:
                 protocol.family = self.server.family()
+                if isinstance(data, bytes) and protocol.expecting_image:
+                    self.admit(len(data))
                 protocol.receive(data, time.monotonic())
             for data in protocol.data_to_send():
-                self.outbox.put_nowait([data])
+                self.queue([data])
             for event in protocol.events_received():
                 self.act(event)
         with contextlib.suppress(TimeoutError):  # the refusal goes out before the close
             await asyncio.wait_for(self.outbox.join(), CLOSE_WAIT)
         await self.ws.close(*protocol.close)
+
+    def admit(self, size: int) -> None:
+        """Refuse the edit whose image of `size` bytes just came when the images of the
+        edits still arriving, on every connection together, would pass the server's
+        `max_upload_bytes` (clients that stop halfway must not hold memory outside every
+        budget until their frame timeout)."""
+        limit = self.server.config.limits.max_upload_bytes
+        most = f"{limit // 2**20} MB"
+        if self.protocol.held + size > limit:
+            text = (
+                f"the images of this edit pass {most}, the most this server receives at "
+                "once. Send smaller images, or start the server with a larger "
+                "--max-upload-memory."
+            )
+            self.protocol.refuse_edit(Refusal(TOO_LARGE, text, "frames"))
+        elif self.server.receiving() + size > limit:
+            text = (
+                f"the server is receiving {most} of images for other edits, the most it "
+                "holds at once. Try again in a moment."
+            )
+            self.protocol.refuse_edit(Refusal(QUEUE_FULL, text, "frames"))
 
     def act(self, event) -> None:
         if isinstance(event, HelloReceived):

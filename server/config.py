@@ -38,9 +38,15 @@ class Config:
         steps = schema.BY_NAME["steps"]
         if not steps.minimum <= limits.max_steps <= steps.maximum:
             raise PixelsError(f"must be {steps.minimum:g} to {steps.maximum:g}", "max_steps")
-        if limits.max_job_bytes < 1 or limits.frame_timeout <= 0:
-            name = "max_job_memory" if limits.max_job_bytes < 1 else "frame_timeout"
-            raise PixelsError("must be above 0", name)
+        above_zero = {
+            "max_job_memory": limits.max_job_bytes,
+            "frame_timeout": limits.frame_timeout,
+            "max_upload_memory": limits.max_upload_bytes,
+            "max_send_memory": limits.max_send_bytes,
+        }
+        for name, value in above_zero.items():
+            if value <= 0:
+                raise PixelsError("must be above 0", name)
 
 
 def is_loopback(host: str) -> bool:

@@ -11,6 +11,7 @@ from pixels_contract import png
 from pixels_contract.messages import (
     MAX_TEXT_BYTES,
     PROTOCOL_VERSION,
+    QUEUE_FULL,
     EditRequest,
     Error,
     Layer,
@@ -18,10 +19,12 @@ from pixels_contract.messages import (
     Progress,
     ProtocolError,
     Queued,
+    Refusal,
     Result,
     Welcome,
 )
 from pixels_contract.protocol import (
+    CancelRequested,
     ClientProtocol,
     EditSubmitted,
     HelloReceived,
@@ -246,6 +249,30 @@ def test_a_text_where_an_image_belongs_drops_the_edit():
     message = error(server, "bad_message", "frames[1]")
     assert message["ref"] == "r1" and "image 2 of 2" in message["message"]
     assert server.events_received() == []  # the cancel went with the edit
+
+
+def test_an_edit_its_server_cannot_hold_is_refused_and_its_other_images_dropped():
+    """`held` counts the images received for the edit still coming; `refuse_edit` ends
+    it there, and the images it still announced are read without a word (a text message
+    ends them)."""
+    server = opened()
+    edit(server, ["source", "exemplar", "exemplar"], [WHITE])
+    assert server.expecting_image and server.held == len(WHITE)
+    server.refuse_edit(Refusal(QUEUE_FULL, "the server is full.", "frames"))
+    assert error(server, "queue_full", "frames")["ref"] == "r1"
+    assert not server.expecting_image and server.held == 0
+    server.receive(WHITE, 0.0)  # the second and third images: dropped, no stray
+    server.receive(WHITE, 0.0)
+    assert server.data_to_send() == [] and server.events_received() == []
+    server.receive(WHITE, 0.0)
+    error(server, "bad_message")
+    edit(server, ["source", "exemplar", "exemplar"], [WHITE])
+    server.refuse_edit(Refusal(QUEUE_FULL, "the server is full.", "frames"))
+    error(server, "queue_full")
+    server.receive('{"type": "cancel", "job": "x"}', 0.0)  # ends the dropping
+    assert server.events_received() == [CancelRequested("x")]
+    server.receive(WHITE, 0.0)
+    error(server, "bad_message")
 
 
 def test_the_server_reads_no_more_than_max_frames_images():

@@ -1,3 +1,5 @@
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -57,6 +59,28 @@ def test_grow_takes_the_darkest_grey_nearby_and_keeps_the_canvas_edge():
     assert grown[0, 4] == pytest.approx(0.1) and grown[29, 39] == pytest.approx(0.8)
     shrunk = maps.grow(grown, -4)
     assert shrunk[15, 20] == pytest.approx(0.3) and shrunk[15, 21] == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("shape", [(1, 8192), (8192, 1), (3, 5000)])
+def test_a_large_grow_of_a_thin_map_takes_memory_of_the_map_s_size(shape):
+    """The diagonal lines cost `half` pixels per row of the map's longer side, not a
+    height x (width + height) shear (a 1 x 24576 map took 2.4 GB): the same octagon,
+    read through the transpose and an upright map alike."""
+    m = np.ones(shape, np.float32)
+    m.flat[m.size // 2] = 0.25
+    tracemalloc.start()
+    try:
+        grown = maps.grow(m, 200)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * m.nbytes + 2**20, peak
+    assert np.array_equal(grown, maps.grow(m.T.copy(), 200).T)
+    wide = np.ones((3 * shape[0], 3 * shape[1]), np.float32)
+    wide[shape[0] : 2 * shape[0], shape[1] : 2 * shape[1]] = m
+    # the same map in the middle of a larger one: only the edge differs (it takes no part)
+    inside = maps.grow(wide, 200)[shape[0] : 2 * shape[0], shape[1] : 2 * shape[1]]
+    assert np.all(grown >= inside) and grown.min() == inside.min() == np.float32(0.25)
 
 
 def test_feather_softens_an_edge_symmetrically():

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from accelerate import init_empty_weights
 
 from . import chroma, flux, kandinsky3, sd3, sdxl
 from .cache import MARKER, built, cache_dir, model_folder
@@ -49,6 +50,16 @@ def tiny_folder(name: str = "tiny") -> Path:
     version, build = TINY[name]
     about = {"random_weights": True, "native_size": TINY_SIZE}
     return model_folder(name, version, build, about)
+
+
+def full_bytes(name: str, dtype: torch.dtype) -> int:
+    """The memory a full-size model's weights take in `dtype`, counted on the
+    architecture built without them (seconds, and no weight memory)."""
+    with tempfile.TemporaryDirectory() as tmp, init_empty_weights():
+        pipe = FULL[name](Path(tmp))
+    modules = [c for c in pipe.components.values() if isinstance(c, torch.nn.Module)]
+    count = sum(p.numel() for module in modules for p in module.parameters())
+    return count * dtype.itemsize
 
 
 def full(name: str, device: torch.device, dtype: torch.dtype):
