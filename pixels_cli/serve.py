@@ -38,34 +38,37 @@ def register(commands) -> None:
     parser.add_argument("--max-steps", type=int, default=defaults.max_steps)
     parser.add_argument("--max-frame-bytes", type=int, default=defaults.max_frame_bytes)
     parser.add_argument(
-        "--max-job-memory",
-        type=int,
-        default=defaults.max_job_bytes // 2**20,
-        metavar="MB",
-        help="memory one job may need, estimated at submit (larger jobs are refused)",
-    )
-    parser.add_argument(
         "--frame-timeout",
         type=float,
         default=defaults.frame_timeout,
         metavar="S",
         help="seconds each image an edit announces may take to arrive",
     )
-    parser.add_argument(
-        "--max-send-memory",
-        type=int,
-        default=defaults.max_send_bytes // 2**20,
-        metavar="MB",
-        help="messages one client may leave unread before it is dropped",
-    )
-    parser.add_argument(
-        "--max-upload-memory",
-        type=int,
-        default=defaults.max_upload_bytes // 2**20,
-        metavar="MB",
-        help="images of edits still arriving, all clients together (more are refused)",
-    )
+    for flag, field, bounded in MEMORY_LIMITS:
+        parser.add_argument(
+            flag, type=int, default=getattr(defaults, field) // 2**20, metavar="MB", help=bounded
+        )
     parser.set_defaults(run=run)
+
+
+# The limits `pixels serve` takes in MB: (flag, Limits field in bytes, what it bounds).
+MEMORY_LIMITS = (
+    (
+        "--max-job-memory",
+        "max_job_bytes",
+        "memory one job may need, estimated at submit (larger jobs are refused)",
+    ),
+    (
+        "--max-send-memory",
+        "max_send_bytes",
+        "messages one client may leave unread before it is dropped",
+    ),
+    (
+        "--max-upload-memory",
+        "max_upload_bytes",
+        "images of edits still arriving, all clients together (more are refused)",
+    ),
+)
 
 
 def torch_version() -> str:
@@ -91,10 +94,11 @@ def run(args) -> int:
         max_pixels=args.max_pixels,
         max_steps=args.max_steps,
         max_frame_bytes=args.max_frame_bytes,
-        max_job_bytes=args.max_job_memory * 2**20,
         frame_timeout=args.frame_timeout,
-        max_upload_bytes=args.max_upload_memory * 2**20,
-        max_send_bytes=args.max_send_memory * 2**20,
+        **{
+            field: getattr(args, flag[2:].replace("-", "_")) * 2**20
+            for flag, field, _ in MEMORY_LIMITS
+        },
     )
     config = Config(
         host=args.host,
