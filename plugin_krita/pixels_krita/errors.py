@@ -50,7 +50,7 @@ def describe(error: Exception, address: str, frames: tuple = (), token: bool = T
         return invalid(error)
     if isinstance(error, ServerUnavailable):
         if "lost" in str(error):
-            return f"The connection to the PIXELS server at {address} was lost: {START_SERVER}"
+            return f"The connection to the PIXELS server at {address} was lost: {START_SERVER}."
         return f"The PIXELS server is not running at {address}: {START_SERVER}."
     if isinstance(error, AuthError):
         if not token:
