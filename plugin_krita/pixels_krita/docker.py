@@ -5,7 +5,7 @@ with its model menu.
 
 It arranges widgets and routes signals only: documents go through `document` and
 `edits`, the server through `client.BackgroundClient`, what is kept through `store`,
-messages through `errors`.
+what it holds per document through `state`, messages through `errors` and `messages`.
 """
 
 from krita import DockWidget, Krita
@@ -89,6 +89,10 @@ class PixelsDocker(DockWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(W.QFrame.Shape.NoFrame)
         scroll.setWidget(panel)
+        # As wide as the docker, never wider: form rows that do not fit put their field
+        # under their label (their reported minimum is the unwrapped one).
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        panel.setMinimumWidth(1)
         scroll.setMinimumHeight(SCROLL_LINES * self.fontMetrics().lineSpacing())
         root = W.QWidget()
         pinned = W.QVBoxLayout(root)
