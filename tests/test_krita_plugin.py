@@ -185,13 +185,18 @@ def own_server():
     process.stop()
 
 
-def stop_when_asked(server: ServerProcess, shots: Path, done: threading.Event) -> None:
-    """Kill the server (as a crash or a closed terminal does) once the docker's driver
-    asks for it by writing shots/stop-server."""
-    while not done.wait(0.2):
-        if (shots / "stop-server").exists():
-            server.stop(signal.SIGKILL)
-            return
+def stop_when_asked(server: ServerProcess, shots: Path, done: threading.Event, later: list):
+    """Kill the server (as a crash or a closed terminal does) when the docker's driver
+    asks: on shots/stop-and-restart, then start another on its port (kept in `later`);
+    on shots/stop, kill that one."""
+    for request in ("stop-and-restart", "stop"):
+        while not (shots / request).exists():
+            if done.wait(0.2):
+                return
+        server.stop(signal.SIGKILL)
+        if request == "stop-and-restart":
+            server = ServerProcess("--queue-size", "3", "--token", TOKEN, port=server.port)
+            later.append(server)
 
 
 def test_docker_in_krita_app(hosts, plugin, own_server):
@@ -202,12 +207,16 @@ def test_docker_in_krita_app(hosts, plugin, own_server):
         f.write(f"[pixels_krita]\nurl={server.url}\ntoken={TOKEN}\n")
     shots = hosts.work / "shots"
     shots.mkdir()
-    done = threading.Event()
-    threading.Thread(target=stop_when_asked, args=(server, shots, done), daemon=True).start()
+    done, later = threading.Event(), []
+    watch = threading.Thread(target=stop_when_asked, args=(server, shots, done, later))
+    watch.start()
     try:
-        run = hosts.krita(env={"PIXELS_SHOT_DIR": hosts.inside(shots)}, timeout=300)
+        run = hosts.krita(env={"PIXELS_SHOT_DIR": hosts.inside(shots)}, timeout=400)
     finally:
         done.set()
+        watch.join()
+        for process in later:
+            process.stop()
     assert run.returncode in (0, hostrun.KRITA_SEGFAULT), run.describe()
     line = next((x for x in run.stdout.splitlines() if x.startswith("PIXELS-APP ")), None)
     assert line is not None, run.describe()
@@ -292,9 +301,11 @@ def test_docker_in_krita_app(hosts, plugin, own_server):
     }, why
     assert seen["flux_map"].startswith("The edit map this edit would use"), why
 
-    # No token for a server that needs one; the server stopped mid-edit: said so, the
-    # edit's live preview gone.
+    # No token for a server that needs one; the server stopped while idle: said so at
+    # once, and connected again on its own once it was back; stopped mid-edit: said so,
+    # the edit's live preview gone.
     assert seen["no_token"].startswith(f"The PIXELS server at {server.url} needs a token"), why
+    assert "start it with the command" in seen["status_when_stopped"], why
     assert "start it with the command" in seen["status_after_stop"], why
     assert seen["message_after_stop"].endswith("The image is unchanged."), why
     assert seen["live_preview_kept"] is False, why
