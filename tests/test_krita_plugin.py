@@ -9,7 +9,9 @@ widgets (pixels_krita_drive). The plug-in is the bundle pixels-krita.zip
 """
 
 import json
+import signal
 import socket
+import threading
 import zipfile
 from pathlib import Path
 
@@ -109,6 +111,8 @@ def test_edit_inside_krita(hosts, plugin, server):
     # The selection limits the edit, or is ignored when asked.
     assert facts["selection_map_white_outside"] and facts["selection_ignored_map"], facts
     assert facts["auto_exemplar_cut"] == [255, 0], facts  # alpha-made maps: cut to it
+    feathered_selection_rule(out)
+    assert facts["feather_hidden"] == 0, facts  # hiding is the docker's choice, off here
     edited = dump(out, "selection_layer.bgra")[..., 3] > 0
     assert edited.any() and inside(edited, scene.SELECTION)
     changed = (dump(out, "selection_before.bgra") != dump(out, "selection_after.bgra")).any(2)
@@ -130,7 +134,9 @@ def test_edit_inside_krita(hosts, plugin, server):
     kind, message = facts["down"]
     port = env["PIXELS_DOWN_URL"]
     assert kind == "failed"
-    assert message == f"The PIXELS server is not running at {port}: start it with `pixels serve`."
+    assert message == (
+        f'The PIXELS server is not running at {port}: start it with the command "pixels serve".'
+    )
     assert facts["cancel"] == "cancelled" and facts["unchanged_after_cancel"], facts
 
     # Controls come from the schema, a trial parameter included.
@@ -139,18 +145,58 @@ def test_edit_inside_krita(hosts, plugin, server):
     assert facts["seed_control_holds_max"] == [schema.SEED_MAX, schema.SEED_MAX]
 
 
+def feathered_selection_rule(out: Path) -> None:
+    """schema.SELECTION_RULE under a feathered selection over a grey map: the map sent is
+    1 - (1 - m) x s (to the nearest of 8 bits); the map shown is white where nothing is
+    selected; the result layer is opaque exactly where a returned pixel differs from the
+    source, transparent elsewhere, and the picture changes only where the shown map is
+    below white."""
+    s = dump(out, "feather_selection.grey", 1) / 255
+    m = dump(out, "feather_unlimited.grey", 1) / 255
+    sent = dump(out, "feather_sent.grey", 1).astype(float)
+    rule = 255 * np.vectorize(schema.limit_map)(m, s)
+    assert ((s > 0) & (s < 1) & (m < 1)).any() and np.abs(sent - rule).max() < 1
+    shown = dump(out, "feather_shown.grey", 1)
+    assert (shown[s == 0] == 255).all()
+    layer = dump(out, "feather_layer.bgra")
+    result = dump(out, "feather_result.rgba")[..., [2, 1, 0, 3]]
+    differs = (result != dump(out, "feather_source.bgra")).any(axis=2)
+    assert set(np.unique(layer[..., 3])) <= {0, 255}
+    opaque = differs & (s > 0) & (result[..., 3] == 255)
+    assert differs.any() and np.array_equal(layer[..., 3] == 255, opaque)
+    assert (shown[layer[..., 3] == 255] < 255).all()
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+TOKEN = "s3cret"
+
+
 @pytest.fixture
 def own_server():
-    """A server of the test's own: the app test loads another model into it."""
-    process = ServerProcess("--queue-size", "3")
+    """A server of the test's own, with a token: the app test loads another model into
+    it, and stops it."""
+    process = ServerProcess("--queue-size", "3", "--token", TOKEN)
     yield process
     process.stop()
+
+
+def stop_when_asked(server: ServerProcess, shots: Path, done: threading.Event, later: list):
+    """Kill the server (as a crash or a closed terminal does) when the docker's driver
+    asks: on shots/stop-and-restart, then start another on its port (kept in `later`);
+    on shots/stop, kill that one."""
+    for request in ("stop-and-restart", "stop"):
+        while not (shots / request).exists():
+            if done.wait(0.2):
+                return
+        server.stop(signal.SIGKILL)
+        if request == "stop-and-restart":
+            server = ServerProcess("--queue-size", "3", "--token", TOKEN, port=server.port)
+            later.append(server)
 
 
 def test_docker_in_krita_app(hosts, plugin, own_server):
@@ -158,10 +204,19 @@ def test_docker_in_krita_app(hosts, plugin, own_server):
     hosts.install_krita_plugin(plugin, "pixels_krita")
     hosts.install_krita_plugin(FIXTURE, "pixels_krita_drive")
     with (hosts.home / ".config/kritarc").open("a") as f:
-        f.write(f"[pixels_krita]\nurl={server.url}\n")
+        f.write(f"[pixels_krita]\nurl={server.url}\ntoken={TOKEN}\n")
     shots = hosts.work / "shots"
     shots.mkdir()
-    run = hosts.krita(env={"PIXELS_SHOT_DIR": hosts.inside(shots)}, timeout=300)
+    done, later = threading.Event(), []
+    watch = threading.Thread(target=stop_when_asked, args=(server, shots, done, later))
+    watch.start()
+    try:
+        run = hosts.krita(env={"PIXELS_SHOT_DIR": hosts.inside(shots)}, timeout=400)
+    finally:
+        done.set()
+        watch.join()
+        for process in later:
+            process.stop()
     assert run.returncode in (0, hostrun.KRITA_SEGFAULT), run.describe()
     line = next((x for x in run.stdout.splitlines() if x.startswith("PIXELS-APP ")), None)
     assert line is not None, run.describe()
@@ -169,9 +224,24 @@ def test_docker_in_krita_app(hosts, plugin, own_server):
     why = f"{seen}\n{run.describe()}"
     assert "crash" not in seen and "timed_out" not in seen and seen["step"] == "done", why
     assert seen["docker"] and seen["visible"], why
+
+    # Krita's default workspace: the docker's essential controls in view (the edit map
+    # menu a scroll away), the source layer named, the empty edit map menu saying why.
+    workspace = seen["workspace"]
+    essential = {"status", "generate", "source", "exemplars"}
+    assert essential <= set(workspace["shown"]), why
+    assert workspace["map_hint"] == [
+        "Select an exemplar in the list above to choose its map",
+        False,
+    ], why
+    assert seen["source_named"] == "Active layer: 'Source'", why
     assert seen["status"].startswith("Connected to PIXELS") and "tiny on cpu" in seen["status"]
     assert {"tiny", "sdxl-random", "sdxl"} <= set(seen["models"]) and seen["token_hidden"], why
     assert_controls_match_schema(seen["pages"])
+
+    # Random unticked with an empty field: a seed to use, shown.
+    assert seen["seed_when_unticked"].isdigit(), why
+    assert schema.SEED_MIN <= int(seen["seed_when_unticked"]) <= schema.SEED_MAX, why
 
     # Settings refused in the docker's words: the control's label, never a flag or a path.
     assert seen["seed_refused"] == (
@@ -189,18 +259,35 @@ def test_docker_in_krita_app(hosts, plugin, own_server):
 
     # Applied above the source with its opacity and blend mode; one undo removes it.
     edited = f"PIXELS edit (seed {2**32 - 1})"
+    # The exemplar above it is hidden with it (on by default), so the edit shows at once;
+    # one undo removes the layer and shows the exemplar again, the picture as it was.
     assert seen["layers"] == ["Background", "Source", edited, "Exemplar"], why
     assert seen["result_layer"] == [153, "multiply"], why
+    assert seen["hide_exemplars"] == [schema.HIDE_EXEMPLARS[0], True], why
+    assert seen["exemplar_shown_after_apply"] is False, why
+    assert seen["pixels_changed_by_apply"] > 0, why
+    assert seen["applied_message"] == (
+        f"Added '{edited}' and hid the exemplar 'Exemplar' so that it shows. Undo (Ctrl+Z) "
+        "removes it and shows them again."
+    ), why
     assert seen["layers_after_undo"] == ["Background", "Source", "Exemplar"], why
+    assert seen["pixels_changed_after_undo"] == 0, why
     assert seen["layers_after_redo"] == seen["layers"], why
+    assert seen["exemplar_shown_after_redo"] is False, why
 
     # The result layer's own settings, run again on its source.
     assert seen["result_label"].startswith(f"'{edited}'"), why
     assert seen["history_after_again"] == [2**32 - 1, 2**32 - 1, 2**32 - 2], why
     assert seen["source_after_again"] == "Source", why
+    assert seen["random_after_again"] is True, why  # the next Generate draws a new seed
 
     # Each document its own history; the model menu loads and reports.
     assert seen["second_history"] == 0 and seen["first_history_again"] == 3, why
+    # Messages and progress belong to their image: a new one shows none of the first's.
+    assert seen["second_message"] == "", why
+    assert seen["second_message_after_edit"] == "", why
+    assert not any("step" in bar for bar in seen["bars_on_second"]), why
+    assert seen["first_message_after_edit"].startswith("Done in"), why
     # Settings remembered per document, and globally for a document that has none yet.
     assert seen["second_steps"] == 6 and seen["first_steps_again"] == 6, why
     assert seen["kritarc_settings"]["params"]["steps"] == 6, why
@@ -213,6 +300,16 @@ def test_docker_in_krita_app(hosts, plugin, own_server):
         "steps": 6,
     }, why
     assert seen["flux_map"].startswith("The edit map this edit would use"), why
+
+    # No token for a server that needs one; the server stopped while idle: said so at
+    # once, and connected again on its own once it was back; stopped mid-edit: said so,
+    # the edit's live preview gone.
+    assert seen["no_token"].startswith(f"The PIXELS server at {server.url} needs a token"), why
+    assert "start it with the command" in seen["status_when_stopped"], why
+    assert "start it with the command" in seen["status_after_stop"], why
+    assert seen["message_after_stop"].endswith("The image is unchanged."), why
+    assert seen["live_preview_kept"] is False, why
+    assert "`" not in json.dumps(seen), why  # no literal backticks in what the docker says
     for name in ("window.png", "docker.png", "panel.png"):
         image = Image.open(shots / name).convert("RGB")
         assert len(image.getcolors(maxcolors=1 << 20)) > 50, f"{name} is nearly uniform"

@@ -12,8 +12,9 @@ from pixels_client import AuthError, JobError, ProtocolViolation, ServerUnavaila
 from pixels_client import VersionMismatch as Mismatch
 from pixels_contract import schema
 from plugin_krita import assemble
-from plugin_krita.pixels_krita import errors
+from plugin_krita.pixels_krita import errors, messages
 from plugin_krita.pixels_krita.history import Entry, History, Recipe
+from plugin_krita.pixels_krita.state import DocState, Hidden, Note, fresh_seed
 
 PACKAGE = assemble.HERE / assemble.NAME
 ALLOWED = {"krita", "PyQt5", "PyQt6", "pixels_client", "pixels_contract"}  # and the stdlib
@@ -66,12 +67,13 @@ def test_history_archive_round_trips_and_survives_damage():
     [
         (
             ServerUnavailable("no PIXELS server answers at ws://127.0.0.1:9/v1/edit ([Errno 111])"),
-            "The PIXELS server is not running at 127.0.0.1:9: start it with `pixels serve`.",
+            'The PIXELS server is not running at 127.0.0.1:9: start it with the command "pixels '
+            'serve".',
         ),
         (
             ServerUnavailable("the connection to the server was lost (1006)"),
-            "The connection to the PIXELS server at 127.0.0.1:9 was lost: start it with "
-            "`pixels serve`",
+            "The connection to the PIXELS server at 127.0.0.1:9 was lost: start it with the "
+            'command "pixels serve"',
         ),
         (AuthError("refused: bad token"), "The PIXELS server at 127.0.0.1:9 refused the token"),
         (Mismatch("protocol 1"), "The server and this plug-in speak different versions"),
@@ -95,8 +97,45 @@ def test_errors_are_in_kritas_words(error, words):
     frames = ("the layer 'Source'", "the exemplar 'Lake'", "the edit map of 'Lake'")
     text = errors.describe(error, "127.0.0.1:9", frames)
     assert text.startswith(words)
-    for foreign in ("--", "params.", "frames[", "Errno", "ws://"):
+    for foreign in ("--", "params.", "frames[", "Errno", "ws://", "`"):
         assert foreign not in text, text
+
+
+def test_a_missing_token_is_told_apart_from_a_wrong_one():
+    refused = AuthError("the server at ws://127.0.0.1:9/v1/edit refused the connection")
+    assert errors.describe(refused, "127.0.0.1:9", token=False).startswith(
+        "The PIXELS server at 127.0.0.1:9 needs a token: enter the one it was started with"
+    )
+    assert errors.describe(refused, "127.0.0.1:9", token=True).startswith(
+        "The PIXELS server at 127.0.0.1:9 refused the token: enter the one it was started with"
+    )
+
+
+def test_hidden_exemplars_follow_their_result_layer_through_undo_and_redo():
+    doc = DocState(None, History(), {"ticked": ["{e}"]})
+    doc.hidden["{r}"] = Hidden(["{e}", "{f}"])
+    assert doc.follow_results({"{r}"}) == ([], [])  # applied: they stay hidden
+    assert doc.follow_results(set()) == (["{e}", "{f}"], [])  # undone: shown again
+    assert doc.follow_results(set()) == ([], [])  # once
+    assert doc.follow_results({"{r}"}) == ([], ["{e}", "{f}"])  # redone: hidden again
+    assert doc.note == Note() and doc.ticked == {"{e}"}
+
+
+def test_a_fresh_seed_is_in_the_contracts_range():
+    seeds = {fresh_seed() for _ in range(50)}
+    assert len(seeds) > 1 and all(schema.SEED_MIN <= s <= schema.SEED_MAX for s in seeds)
+
+
+def test_messages_name_the_layers():
+    assert messages.applied("PIXELS edit (seed 5)", []) == (
+        "Added 'PIXELS edit (seed 5)'. Undo (Ctrl+Z) removes it."
+    )
+    assert messages.applied("R", ["Lake", "Rug"]).startswith(
+        "Added 'R' and hid the exemplars 'Lake', 'Rug' so that it shows."
+    )
+    assert messages.source("Source") == "Active layer: 'Source'"
+    assert messages.source(None) == "Active layer (none selected)"
+    assert messages.map_hint(0) != messages.map_hint(3)
 
 
 def test_assembled_plugin_is_self_contained(tmp_path, bundles):

@@ -12,6 +12,7 @@ import contextlib
 
 from pixels_contract import schema
 
+from . import state
 from .qt import QtCore, QtGui, QtWidgets
 
 W = QtWidgets
@@ -128,7 +129,7 @@ class Boolean(Control):
 
 class Choice(Control):
     def build(self):
-        self.box = W.QComboBox()
+        self.box = narrow(W.QComboBox())
         for value, label in self.param.choices:
             self.box.addItem(label, value)
         return self.box
@@ -180,10 +181,16 @@ class Seed(Control):
         low, high = (schema.number_text(v) for v in (self.param.minimum, self.param.maximum))
         self.edit.setPlaceholderText(f"{low} to {high}")
         self.random = W.QCheckBox("Random")
-        self.random.toggled.connect(lambda on: self.edit.setEnabled(not on))
+        self.random.toggled.connect(self.on_random)
         row.addWidget(self.edit, 1)
         row.addWidget(self.random)
         return widget
+
+    def on_random(self, on: bool) -> None:
+        """Unticked with the field empty, the field gets a fresh seed to use and show."""
+        self.edit.setEnabled(not on)
+        if not on and not self.edit.text():
+            self.edit.setText(str(state.fresh_seed()))
 
     def value(self):
         if self.random.isChecked():
@@ -195,6 +202,20 @@ class Seed(Control):
         self.random.setChecked(value is None)
         if value is not None:
             self.edit.setText(str(int(value)))
+
+
+def compact(form):
+    """A form that fits a narrow docker: a row too wide puts its field under its label."""
+    form.setFieldGrowthPolicy(W.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setRowWrapPolicy(W.QFormLayout.RowWrapPolicy.WrapLongRows)
+    return form
+
+
+def narrow(combo, letters: int = 8):
+    """A menu as narrow as `letters` characters when room is short (its items elide)."""
+    combo.setSizeAdjustPolicy(W.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(letters)
+    return combo
 
 
 KINDS = {
@@ -221,8 +242,7 @@ class Controls:
         pages = []
         for group, title in schema.GROUPS:
             page = W.QWidget()
-            form = W.QFormLayout(page)
-            form.setFieldGrowthPolicy(W.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            form = compact(W.QFormLayout(page))
             for name, control in self.by_name.items():
                 if control.param.group == group:
                     label = self.labels[name]

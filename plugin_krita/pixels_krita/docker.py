@@ -5,23 +5,26 @@ with its model menu.
 
 It arranges widgets and routes signals only: documents go through `document` and
 `edits`, the server through `client.BackgroundClient`, what is kept through `store`,
-messages through `errors`.
+what it holds per document through `state`, messages through `errors` and `messages`.
 """
 
 from krita import DockWidget, Krita
 
+from pixels_client import ServerUnavailable
 from pixels_contract import schema
 
-from . import document, edits, errors, pixels, store
+from . import document, edits, errors, messages, pixels, store
 from .client import DEFAULT_URL, BackgroundClient
-from .controls import Controls
+from .controls import Controls, compact, narrow
 from .history import Entry, Recipe
 from .qt import Qt, QtCore, QtGui, QtWidgets
+from .state import DocState, Hidden, Note
 
 POLL_MS = 1500  # Krita has no Python signal for layer changes: the docker polls
 PREVIEW_SIZE = 240
 THUMB_SIZE = 56
 MAX_VARIATIONS = 8
+SCROLL_LINES = 6  # the least of the scrolled part shown: the source and the first exemplars
 LIST_ROWS = (3, 8)  # rows the exemplar list shows: at least, at most (then it scrolls)
 HISTORY_ROWS = (1, 4)
 SOURCES = (("layer", "Active layer"), ("visible", "Visible image"))
@@ -37,19 +40,6 @@ NOTHING_CHANGED = (
     "the maps keep everything): nothing was added to the history."
 )
 W = QtWidgets
-
-
-class DocState:
-    """What the docker holds for one open document: its history (kept in it), its
-    ticked exemplars, their maps and its settings."""
-
-    def __init__(self, doc):
-        self.doc = doc
-        self.history = store.history(doc)
-        self.settings = store.document_settings(doc)
-        self.ticked = set(self.settings.get("ticked", []))
-        self.maps = dict(self.settings.get("maps", {}))
-        self.preview = None  # the QImage last shown for this document
 
 
 class Run:
@@ -77,22 +67,40 @@ class PixelsDocker(DockWidget):
         self.state = None  # the active document's
         self.run = None
         self.layer_key = None  # what the layer list shows, to rebuild it only on change
+        self.online = False  # the server answered and the connection holds
+        self.connecting = False
+        self.retry = False  # reconnect on its own: the connection was lost
 
-        root = W.QWidget()
-        column = W.QVBoxLayout(root)
+        # Krita's default workspace gives a new docker a narrow strip under the others:
+        # the status and Generate with its progress stay in view, the rest scrolls (rows
+        # too wide put their field under their label), and the docker asks for room
+        # enough to show the source and the first exemplars too.
         self.status = W.QLabel("Connecting...")
         self.status.setWordWrap(True)
-        column.addWidget(self.status)
+        panel = W.QWidget()
+        column = W.QVBoxLayout(panel)
+        column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.build_inputs())
         column.addWidget(self.build_tabs())
-        column.addWidget(self.build_run())
         column.addWidget(self.build_history())
         column.addWidget(self.build_result_layer())
         column.addStretch(1)
         scroll = W.QScrollArea()
         scroll.setWidgetResizable(True)
-        scroll.setWidget(root)
-        self.setWidget(scroll)
+        scroll.setFrameShape(W.QFrame.Shape.NoFrame)
+        scroll.setWidget(panel)
+        # As wide as the docker, never wider: form rows that do not fit put their field
+        # under their label (their reported minimum is the unwrapped one).
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        panel.setMinimumWidth(1)
+        scroll.setMinimumHeight(SCROLL_LINES * self.fontMetrics().lineSpacing())
+        root = W.QWidget()
+        pinned = W.QVBoxLayout(root)
+        pinned.setContentsMargins(2, 2, 2, 2)
+        pinned.addWidget(self.status)
+        pinned.addWidget(self.build_run())
+        pinned.addWidget(scroll, 1)
+        self.setWidget(root)
         self.apply_settings(store.global_settings())
 
         c = self.client
@@ -100,8 +108,8 @@ class PixelsDocker(DockWidget):
         c.offline.connect(self.on_offline)
         c.models.connect(self.on_models)
         c.loading.connect(self.on_loading)
-        c.queued.connect(lambda i, n: self.say(f"{self.which(i)}Queued (position {n})"))
-        c.started.connect(lambda i: self.say(f"{self.which(i)}Running"))
+        c.queued.connect(lambda i, n: self.report(f"{self.which(i)}Queued (position {n})"))
+        c.started.connect(lambda i: self.report(f"{self.which(i)}Running"))
         c.progress.connect(self.on_progress)
         c.finished.connect(self.on_finished)
         c.mapped.connect(self.on_mapped)
@@ -116,9 +124,10 @@ class PixelsDocker(DockWidget):
     # -- building ---------------------------------------------------------------------
 
     def build_inputs(self):
-        box = W.QGroupBox("Source and exemplars")
-        form = W.QFormLayout(box)
-        self.source = W.QComboBox()
+        box = W.QWidget()
+        form = compact(W.QFormLayout(box))
+        form.setContentsMargins(0, 0, 0, 0)
+        self.source = narrow(W.QComboBox())
         for value, label in SOURCES:
             self.source.addItem(label, value)
         self.source.setToolTip(
@@ -126,7 +135,7 @@ class PixelsDocker(DockWidget):
             "its opacity, blend mode and masks) or the visible image (the result goes on top)"
         )
         form.addRow("Source", self.source)
-        self.use_selection = W.QCheckBox("Limit the edit to the selection")
+        self.use_selection = W.QCheckBox("Limit to the selection")
         self.use_selection.setToolTip(
             "Outside the active selection nothing changes; untick to ignore the selection"
         )
@@ -135,18 +144,25 @@ class PixelsDocker(DockWidget):
         self.exemplars.setToolTip("Tick the layers whose content goes into the source")
         self.exemplars.itemChanged.connect(self.on_tick)
         self.exemplars.currentItemChanged.connect(self.show_map_choice)
-        form.addRow(self.exemplars)
-        self.map_choice = W.QComboBox()
+        form.addRow("Exemplars", self.exemplars)
+        self.map_choice = narrow(W.QComboBox())
         self.map_choice.setToolTip(
             "Where the selected exemplar goes in. Masks and the selection: opaque takes the "
             f"exemplar. A grey layer is an edit map: {schema.MAP_CONVENTION}."
         )
         self.map_choice.activated.connect(self.on_map_choice)
-        form.addRow("Edit map", self.map_choice)
+        self.map_button = text_button("Show")
+        self.map_button.setToolTip("Show the edit map this edit would use (black changes most)")
+        self.map_button.clicked.connect(self.show_map)
+        row = W.QHBoxLayout()
+        row.addWidget(self.map_choice, 1)
+        row.addWidget(self.map_button)
+        form.addRow("Edit map", row)
         return box
 
     def build_tabs(self):
         tabs = W.QTabWidget()
+        tabs.setUsesScrollButtons(True)
         for title, page in self.controls.pages():
             tabs.addTab(page, title)
         tabs.addTab(self.build_server(), "Server")
@@ -154,23 +170,23 @@ class PixelsDocker(DockWidget):
 
     def build_server(self):
         page = W.QWidget()
-        form = W.QFormLayout(page)
+        form = compact(W.QFormLayout(page))
         self.url = W.QLineEdit(store.setting("url", DEFAULT_URL))
-        self.url.setToolTip("Address of `pixels serve`, e.g. 127.0.0.1:7860")
+        self.url.setToolTip("Address of the PIXELS server (pixels serve), e.g. 127.0.0.1:7860")
         form.addRow("Address", self.url)
         self.token = W.QLineEdit(store.setting("token"))
         self.token.setEchoMode(W.QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText("only if the server was given one")
-        self.token.setToolTip("The token `pixels serve` was started with (kept in kritarc)")
+        self.token.setToolTip("The token the server was started with (kept in kritarc)")
         form.addRow("Token", self.token)
         self.connect_button = W.QPushButton("Connect")
         self.connect_button.clicked.connect(self.connect_server)
         form.addRow(self.connect_button)
         row = W.QHBoxLayout()
-        self.model = W.QComboBox()
+        self.model = narrow(W.QComboBox())
         self.model.setEditable(True)
         self.model.setToolTip("The server's models; type a Hugging Face id or a path for others")
-        self.load_button = W.QPushButton("Load")
+        self.load_button = text_button("Load")
         self.load_button.clicked.connect(self.load_model)
         row.addWidget(self.model, 1)
         row.addWidget(self.load_button)
@@ -191,52 +207,55 @@ class PixelsDocker(DockWidget):
         self.variations.setToolTip("Variations: this many results in one go, one seed each")
         self.generate_button = W.QPushButton("Generate")
         self.generate_button.clicked.connect(self.generate)
-        self.map_button = W.QPushButton("Show map")
-        self.map_button.setToolTip("Show the edit map this edit would use (black changes most)")
-        self.map_button.clicked.connect(self.show_map)
         self.cancel_button = W.QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.client.cancel)
         row.addWidget(self.variations)
         row.addWidget(self.generate_button, 1)
-        row.addWidget(self.map_button)
         row.addWidget(self.cancel_button)
         column.addLayout(row)
-        self.progress = W.QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("Idle")
+        self.progress = W.QProgressBar()  # shown while an edit runs
+        self.progress.setVisible(False)
         column.addWidget(self.progress)
         self.message = W.QLabel()
         self.message.setWordWrap(True)
+        self.message.setVisible(False)
         column.addWidget(self.message)
-        self.preview = W.QLabel()
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setVisible(False)
-        column.addWidget(self.preview)
         return box
 
     def build_history(self):
         box = W.QGroupBox("History")
         column = W.QVBoxLayout(box)
+        self.preview = W.QLabel()
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setVisible(False)
+        column.addWidget(self.preview)
         self.results = W.QListWidget()
         self.results.setIconSize(QtCore.QSize(THUMB_SIZE, THUMB_SIZE))
         self.results.setWordWrap(True)
         self.results.currentRowChanged.connect(self.preview_entry)
         self.results.itemDoubleClicked.connect(lambda _: self.apply_entry())
         column.addWidget(self.results)
-        row = W.QHBoxLayout()
-        self.apply_button = W.QPushButton("Apply")
+        self.apply_button = text_button("Apply")
         self.apply_button.setToolTip("Add the selected result as a layer above its source")
         self.apply_button.clicked.connect(self.apply_entry)
-        self.use_button = W.QPushButton("Use settings")
+        self.use_button = text_button("Use settings")
         self.use_button.setToolTip("Put the selected result's settings (and seed) back")
         self.use_button.clicked.connect(self.use_entry)
-        self.discard_button = W.QPushButton("Discard")
+        self.discard_button = text_button("Discard")
         self.discard_button.clicked.connect(self.discard)
-        for button in (self.apply_button, self.use_button, self.discard_button):
-            row.addWidget(button)
-        column.addLayout(row)
+        label, help_text = schema.HIDE_EXEMPLARS
+        self.hide_exemplars = W.QCheckBox(label)
+        self.hide_exemplars.setToolTip(help_text)
+        self.hide_exemplars.setChecked(True)
+        for pair in (
+            (self.apply_button, self.hide_exemplars),
+            (self.use_button, self.discard_button),
+        ):
+            row = W.QHBoxLayout()  # two short rows fit a narrow docker
+            for widget in pair:
+                row.addWidget(widget)
+            column.addLayout(row)
         return box
 
     def build_result_layer(self):
@@ -273,7 +292,7 @@ class PixelsDocker(DockWidget):
         self.states = [s for s in self.states if s.doc in open_docs]
         found = next((s for s in self.states if s.doc == doc), None)
         if found is None and doc in open_docs:
-            found = DocState(doc)
+            found = DocState(doc, store.history(doc), store.document_settings(doc))
             self.states.append(found)
         return found
 
@@ -284,6 +303,8 @@ class PixelsDocker(DockWidget):
             self.switch(state)
         self.refresh_layers()
         self.show_result_layer()
+        self.follow_results()
+        self.watch_server()
 
     def switch(self, state):
         """Show another document's settings, exemplars, history and preview."""
@@ -295,12 +316,17 @@ class PixelsDocker(DockWidget):
             self.apply_settings(state.settings or store.global_settings())
         self.show_history()
         self.show_preview(None if state is None else state.preview)
+        self.show_note()
+        self.show_progress()
 
     def refresh_layers(self):
         """Rebuild the exemplar list when the document's layers changed."""
         doc = None if self.state is None else self.state.doc
         entries = document.layers(doc) if doc is not None else []
         key = [(document.uid(n), n.name(), depth) for n, depth in entries]
+        active = doc.activeNode() if doc is not None else None
+        named = active.name() if active is not None and active.type().endswith("layer") else None
+        self.source.setItemText(0, messages.source(named))
         if key == self.layer_key:
             return
         self.layer_key = key
@@ -351,8 +377,9 @@ class PixelsDocker(DockWidget):
         """Offer the selected exemplar's map sources, its current one selected."""
         item = self.exemplars.currentItem()
         self.map_choice.clear()
-        self.map_choice.setEnabled(item is not None)
+        self.map_choice.setEnabled(item is not None and self.state is not None)
         if item is None or self.state is None:
+            self.map_choice.addItem(messages.map_hint(len(self.layer_key or [])))
             return
         for choice, label in MAP_LABELS.items():
             self.map_choice.addItem(label, choice)
@@ -376,6 +403,7 @@ class PixelsDocker(DockWidget):
             "source": self.source.currentData(),
             "use_selection": self.use_selection.isChecked(),
             "variations": self.variations.value(),
+            "hide_exemplars": self.hide_exemplars.isChecked(),
         }
         if self.state is not None:
             settings.update(ticked=sorted(self.state.ticked), maps=self.state.maps)
@@ -386,13 +414,14 @@ class PixelsDocker(DockWidget):
         self.source.setCurrentIndex(max(self.source.findData(settings.get("source")), 0))
         self.use_selection.setChecked(bool(settings.get("use_selection", True)))
         self.variations.setValue(int(settings.get("variations", 1)))
+        self.hide_exemplars.setChecked(bool(settings.get("hide_exemplars", True)))
 
     def remember_settings(self):
         settings = self.settings()
         self.state.settings = settings
         store.save_document_settings(self.state.doc, settings)
         store.save_global_settings(
-            {k: settings[k] for k in ("params", "source", "use_selection", "variations")}
+            {k: v for k, v in settings.items() if k not in ("ticked", "maps")}
         )
 
     def recipe(self) -> Recipe:
@@ -454,7 +483,7 @@ class PixelsDocker(DockWidget):
             family = self.controls.family
             variations = [edits.wire(p, family) for p in edits.variations(recipe.params, count)]
         except (errors.DocumentError, schema.Invalid) as e:
-            return self.fail(errors.describe(e, self.client.address))
+            return self.fail(self.describe(e))
         self.remember_settings()
         self.run = Run(self.state.doc, inputs, recipe, want, count)
         self.set_running(True)
@@ -467,21 +496,35 @@ class PixelsDocker(DockWidget):
         self.generate_button.setEnabled(not running)
         self.map_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        self.progress.setRange(0, 0 if running else 1)
+        self.progress.setRange(0, 0)
         self.progress.setValue(0)
-        self.progress.setFormat("Sending..." if running else "Ready")
+        self.progress.setFormat("Sending...")
+        self.progress.setVisible(running)
         if running:
-            self.say("Sending the layers...")
+            self.report("Sending the layers...")
+
+    def show_progress(self):
+        """The bar, while an edit runs, as the active document sees it: an edit of
+        another image is not its."""
+        run = self.run
+        self.progress.setVisible(run is not None)
+        if run is None or self.state is None or run.doc == self.state.doc:
+            return
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("Editing another image")
 
     def which(self, index: int) -> str:
         count = self.run.count if self.run is not None else 1
         return f"Variation {index + 1} of {count}: " if count > 1 else ""
 
     def on_progress(self, index, event):
+        if self.run is None or self.state is None or self.run.doc != self.state.doc:
+            return
         self.progress.setRange(0, event.total)
         self.progress.setValue(event.step)
         self.progress.setFormat(f"{self.which(index)}step %v of %m, {event.eta:.0f} s left")
-        if event.preview is not None and self.run and self.state and self.run.doc == self.state.doc:
+        if event.preview is not None:
             self.show_preview(QtGui.QImage.fromData(event.preview, "PNG"))
 
     def on_finished(self, index, result):
@@ -507,10 +550,21 @@ class PixelsDocker(DockWidget):
             self.show_history()
 
     def on_mapped(self, result):
-        self.run.mapped = True
-        if self.state is not None and self.run.doc == self.state.doc:
-            self.show_preview(QtGui.QImage.fromData(result.image, "PNG"))
-        self.say(f"The edit map this edit would use: {schema.MAP_CONVENTION}.")
+        """The edit map as the result layer would apply it (edits.shown_map)."""
+        run = self.run
+        run.mapped = True
+        inputs = run.inputs
+        try:
+            grey = edits.shown_map(inputs, result)
+        except errors.DocumentError as e:
+            return self.report(str(e), failed=True)
+        shown = pixels.image(grey, inputs.width, inputs.height, pixels.GREY8)
+        state = self.state_of(run.doc)
+        if state is not None:
+            state.preview = shown
+            if state is self.state:
+                self.show_preview(shown)
+        self.report(f"The edit map this edit would use: {schema.MAP_CONVENTION}.")
 
     def on_cancelled(self):
         if self.run is not None:
@@ -518,11 +572,11 @@ class PixelsDocker(DockWidget):
 
     def on_failed(self, error):
         if self.run is not None:
-            frames = self.run.inputs.frames()
-            self.run.problem = errors.describe(error, self.client.address, frames)
+            self.run.problem = self.describe(error, self.run.inputs.frames())
         elif not self.client.busy:
+            self.connecting = False
             self.status.setStyleSheet(RED)
-            self.status.setText(errors.describe(error, self.client.address))
+            self.status.setText(self.describe(error))
 
     def on_ended(self):
         """Say how the request ended, once all its signals are in."""
@@ -530,6 +584,8 @@ class PixelsDocker(DockWidget):
         self.set_running(False)
         if run is None or run.mapped:
             return
+        if not run.seeds:  # its live previews promised a result that never came
+            self.drop_preview(run.doc)
         seconds = run.began.elapsed() / 1000
         done = ""
         if run.seeds:
@@ -538,13 +594,11 @@ class PixelsDocker(DockWidget):
         if run.unchanged:
             done += f" {run.unchanged} changed nothing visible." if done else NOTHING_CHANGED
         if run.problem:
-            self.fail(f"{done} {run.problem} The image is unchanged.".strip())
+            self.report(f"{done} {run.problem} The image is unchanged.".strip(), run, True)
         elif run.cancelled:
-            self.say(f"{done} Cancelled; the image is unchanged.".strip())
-        elif run.seeds:
-            self.say(done)
+            self.report(f"{done} Cancelled; the image is unchanged.".strip(), run)
         else:
-            self.fail(done)
+            self.report(done, run, failed=not run.seeds)
 
     # -- history --------------------------------------------------------------------------
 
@@ -590,6 +644,15 @@ class PixelsDocker(DockWidget):
         painter.end()
         self.show_preview(image)
 
+    def drop_preview(self, doc):
+        """A document's preview back to its selected result, or none."""
+        state = self.state_of(doc)
+        if state is self.state and state is not None:
+            self.show_preview(None)
+            self.preview_entry()
+        elif state is not None:
+            state.preview = None
+
     def show_preview(self, image):
         if self.state is not None:
             self.state.preview = image
@@ -608,10 +671,25 @@ class PixelsDocker(DockWidget):
         if entry is None:
             return self.fail("Select a result in the history first.")
         try:
-            layer = edits.apply(self.state.doc, entry)
+            layer, hidden = edits.apply(self.state.doc, entry, self.hide_exemplars.isChecked())
         except errors.DocumentError as e:
             return self.fail(str(e))
-        self.say(f"Added '{layer.name()}'. Undo (Ctrl+Z) removes it.")
+        if hidden:
+            self.state.hidden[document.uid(layer)] = Hidden([document.uid(n) for n in hidden])
+        self.say(messages.applied(layer.name(), [n.name() for n in hidden]))
+
+    def follow_results(self):
+        """Exemplars hidden with a result layer follow it through undo and redo."""
+        state = self.state
+        if state is None or not state.hidden:
+            return
+        doc = state.doc
+        present = {i for i in state.hidden if document.find(doc, i) is not None}
+        show, hide = state.follow_results(present)
+        for ids, shown in ((show, True), (hide, False)):
+            nodes = [n for n in (document.find(doc, i) for i in ids) if n is not None]
+            if nodes:
+                document.show(doc, nodes, shown)
 
     def use_entry(self):
         _, entry = self.selected_entry()
@@ -632,8 +710,12 @@ class PixelsDocker(DockWidget):
         recipe = self.active_recipe()
         if recipe is None:
             return
+        seed = self.controls.by_name["seed"]
+        kept = seed.random.isChecked(), seed.edit.text()
         self.use(recipe, f"'{self.state.doc.activeNode().name()}'")
-        if run:
+        if run:  # with its seed, leaving the seed control as it was (Random stays on)
+            seed.random.setChecked(kept[0])
+            seed.edit.setText(kept[1])
             self.start(1, "edit", recipe)
 
     # -- server --------------------------------------------------------------------------
@@ -645,16 +727,37 @@ class PixelsDocker(DockWidget):
         self.client.set_address(url, token or None)
         self.status.setStyleSheet("")
         self.status.setText("Connecting...")
+        self.reconnect()
+
+    def reconnect(self):
+        self.connecting = True
         self.client.connect_server()
 
+    def watch_server(self):
+        """Notice a connection the server closed (it stopped), and reconnect on its own
+        once it is back."""
+        if self.client.busy or self.connecting:
+            return
+        if self.online and not self.client.client.connected:
+            self.on_offline(ServerUnavailable("the connection to the server was lost"))
+        elif self.retry:
+            self.reconnect()
+
     def on_connected(self, welcome):
+        self.online, self.connecting, self.retry = True, False, False
         self.controls.use_family((welcome.model or {}).get("family"))
         self.status.setStyleSheet("")
         self.status.setText(f"Connected to PIXELS {welcome.server}: {model_line(welcome.model)}")
 
     def on_offline(self, error):
+        self.online, self.connecting = False, False
+        self.retry = isinstance(error, ServerUnavailable)
         self.status.setStyleSheet(RED)
-        self.status.setText(errors.describe(error, self.client.address))
+        self.status.setText(self.describe(error))
+
+    def describe(self, error, frames: tuple = ()) -> str:
+        token = bool(self.client.client.token)
+        return errors.describe(error, self.client.address, frames, token)
 
     def on_models(self, models):
         current = (models.get("current") or {}).get("name", "")
@@ -680,13 +783,40 @@ class PixelsDocker(DockWidget):
 
     # -- messages -------------------------------------------------------------------------
 
-    def say(self, text):
-        self.message.setStyleSheet("")
-        self.message.setText(text)
+    def say(self, text, failed: bool = False):
+        """A message about the active document."""
+        note = Note(text, failed)
+        if self.state is not None:
+            self.state.note = note
+        self.show_note(note)
 
     def fail(self, text):
-        self.message.setStyleSheet(RED)
-        self.message.setText(text)
+        self.say(text, failed=True)
+
+    def report(self, text, run=None, failed: bool = False):
+        """A message about the running edit: kept with its document, shown while that
+        document is the active one."""
+        run = run or self.run
+        state = self.state_of(run.doc) if run is not None else None
+        if state is None or state is self.state:
+            return self.say(text, failed)
+        state.note = Note(text, failed)
+
+    def show_note(self, note: Note | None = None):
+        """A message, by default the active document's; none takes no room."""
+        if note is None:
+            note = self.state.note if self.state is not None else Note()
+        self.message.setStyleSheet(RED if note.failed else "")
+        self.message.setText(note.text)
+        self.message.setVisible(bool(note.text))
+
+
+def text_button(text: str):
+    """A button no wider than its text, so that a row of them fits a narrow docker."""
+    made = W.QToolButton()
+    made.setText(text)
+    made.setSizePolicy(W.QSizePolicy.Policy.Expanding, W.QSizePolicy.Policy.Fixed)
+    return made
 
 
 def fit_rows(widget, count: int, rows: tuple) -> None:

@@ -5,7 +5,8 @@ pixel). A paint layer gives its own pixels; groups, vector, file and clone layer
 hold none, give their rendered projection. Every buffer's size is checked before use, so
 a layer Krita cannot hand out is a message, never stray memory. The user's layers are
 never written: a result is a new layer, added in one undoable step once its pixels and
-masks are in place. Call these on Krita's UI thread.
+masks are in place; only the exemplars' visibility changes, when Apply is asked to hide
+them. Call these on Krita's UI thread.
 """
 
 from . import pixels
@@ -157,12 +158,32 @@ def edit_map(doc, node, choice: str) -> bytes | None:
     raise DocumentError(f"Unknown map choice {choice!r} for '{node.name()}'")
 
 
-def add_layer(doc, source_id: str | None, name: str, box: tuple, data: bytes):
+def covering(doc, source_id: str | None, exemplar_ids: list) -> list:
+    """The exemplar layers that are shown and could cover a result of `source_id`:
+    not a group that holds the source (hiding it would hide the result too)."""
+    source = find(doc, source_id)
+    holders = []
+    while source is not None and source.parentNode() is not None:
+        source = source.parentNode()
+        holders.append(uid(source))
+    found = (find(doc, i) for i in exemplar_ids if i not in holders)
+    return [n for n in found if n is not None and n.visible()]
+
+
+def show(doc, nodes: list, shown: bool) -> None:
+    for node in nodes:
+        node.setVisible(shown)
+    doc.refreshProjection()
+
+
+def add_layer(doc, source_id: str | None, name: str, box: tuple, data: bytes, hide=()):
     """Add a paint layer holding `data` (B, G, R, A) at box = (x, y, width, height),
     directly above the source with its opacity, blend mode, alpha inheritance and a copy
     of its transparency masks, so that the picture changes only where `data` is not
     transparent. For the visible image (or a source that is gone) it goes on top as a
-    plain layer. Krita adds it, masks and pixels in place, as one undoable step."""
+    plain layer. Krita adds it, masks and pixels in place, as one undoable step; the
+    layers `hide` are hidden with it (Krita's scripting records no undo step for a
+    layer's visibility: the docker shows them again when the layer is undone)."""
     x, y, w, h = box
     layer = doc.createNode(name, "paintlayer")
     layer.setPixelData(data, x, y, w, h)
@@ -180,7 +201,7 @@ def add_layer(doc, source_id: str | None, name: str, box: tuple, data: bytes):
         parent, below = doc.rootNode(), top_of(doc.rootNode())
     if not parent.addChildNode(layer, below):
         raise DocumentError("Krita refused to add the result layer")
-    doc.refreshProjection()
+    show(doc, hide, False)
     return layer
 
 

@@ -1,9 +1,10 @@
 """One edit, from the document to the server and back.
 
-`read` takes what a recipe names from the document at one moment; `request` is what the
-server gets; `content` is the result layer's pixels: the edited pixels where the server
-changed the source, fully transparent everywhere else, so that the picture changes only
-where the edit is; `apply` adds them as a layer that remembers its recipe.
+`read` takes what a recipe names from the document at one moment (the selection limits
+it as schema.SELECTION_RULE says); `request` is what the server gets; `content` is the
+result layer's pixels: the edited pixels, opaque where the server changed the source,
+fully transparent everywhere else, so that the picture changes only where the edit is;
+`apply` adds them as a layer that remembers its recipe, hiding the exemplars on request.
 """
 
 from dataclasses import dataclass
@@ -72,8 +73,9 @@ def read(doc, recipe: Recipe) -> Inputs:
 
 
 def exemplar(doc, node, choice: str, selection: bytes | None) -> Exemplar:
-    """An exemplar and its map; outside the selection, if there is one, its map is
-    white (or, for a map the server makes, its alpha is cut away there)."""
+    """An exemplar and its map, limited by the selection if there is one: its map as
+    schema.SELECTION_RULE says (white outside, softened where the selection is soft),
+    or, for a map the server makes from alpha, its alpha times the selection."""
     w, h = doc.width(), doc.height()
     bgra = document.exemplar_bgra(doc, node)
     grey = document.edit_map(doc, node, choice)
@@ -81,7 +83,7 @@ def exemplar(doc, node, choice: str, selection: bytes | None) -> Exemplar:
         if grey is None:
             bgra = pixels.mask_alpha(bgra, selection, w, h)
         else:
-            grey = pixels.lighten(grey, pixels.invert(selection), w, h)
+            grey = pixels.limit(grey, selection, w, h)
     return Exemplar(node.name(), bgra, grey)
 
 
@@ -139,15 +141,7 @@ def content(inputs: Inputs, result) -> tuple[tuple, bytes] | None:
     selection), transparent elsewhere, cropped to them; None if nothing visible changed.
     box is (x, y, width, height) on the canvas."""
     w, h = inputs.width, inputs.height
-    try:
-        decoded = pixels.decode_png(result.image)
-    except ValueError as e:
-        raise DocumentError(f"The server's result cannot be read ({e}): generate again.") from None
-    if (decoded.width(), decoded.height()) != (w, h):
-        raise DocumentError(
-            f"The server sent a {decoded.width()}x{decoded.height()} result for this "
-            f"{w}x{h} image: generate again."
-        )
+    decoded = image(inputs, result)
     x0, y0, x1, y1 = region(result.region, w, h)
     whole = (x0, y0, x1, y1) == (0, 0, w, h)
     edited = pixels.image_bytes(decoded if whole else decoded.copy(x0, y0, x1 - x0, y1 - y0))
@@ -166,6 +160,32 @@ def content(inputs: Inputs, result) -> tuple[tuple, bytes] | None:
     return (x0 + ix0, y0 + iy0, ix1 - ix0, iy1 - iy0), kept
 
 
+def image(inputs: Inputs, result):
+    """The server's image as an ARGB32 QImage of the canvas's size; DocumentError if not."""
+    w, h = inputs.width, inputs.height
+    try:
+        decoded = pixels.decode_png(result.image)
+    except ValueError as e:
+        raise DocumentError(f"The server's result cannot be read ({e}): generate again.") from None
+    if (decoded.width(), decoded.height()) != (w, h):
+        raise DocumentError(
+            f"The server sent a {decoded.width()}x{decoded.height()} result for this "
+            f"{w}x{h} image: generate again."
+        )
+    return decoded
+
+
+def shown_map(inputs: Inputs, result) -> bytes:
+    """The edit map of a map request's result as the result layer applies it: white
+    where the selection is empty, which no result pixel reaches (`content`), even where
+    the map tools or a map made from alpha spread past it. Grey, one byte a pixel."""
+    grey = pixels.image_bytes(image(inputs, result).convertToFormat(pixels.GREY8), 1)
+    if inputs.selection is None:
+        return grey
+    outside = pixels.invert(pixels.nonzero(inputs.selection))
+    return pixels.lighten(grey, outside, inputs.width, inputs.height)
+
+
 def region(box, width: int, height: int) -> tuple:
     """The server's region (x0, y0, x1, y1) clipped to the canvas; the canvas without one."""
     if not box:
@@ -175,11 +195,15 @@ def region(box, width: int, height: int) -> tuple:
     return x0, y0, max(x0, min(x1, width)), max(y0, min(y1, height))
 
 
-def apply(doc, item: Entry):
+def apply(doc, item: Entry, hide: bool = False):
     """Add a history entry as a result layer above its source; the layer remembers the
-    recipe (the docker's "Use its settings" and "Run again" read it)."""
+    recipe (the docker's "Use its settings" and "Run again" read it). With `hide`, the
+    visible exemplars it used are hidden with it (schema.HIDE_EXEMPLARS), so that they
+    no longer cover it. Returns the layer and the exemplars hidden."""
     document.check_format(doc)  # it may have been converted since the result came
     name = document.RESULT_NAME.format(seed=item.seed)
-    layer = document.add_layer(doc, item.recipe.source, name, item.box, item.bgra)
+    covering = document.covering(doc, item.recipe.source, [i for i, _ in item.recipe.exemplars])
+    hidden = covering if hide else []
+    layer = document.add_layer(doc, item.recipe.source, name, item.box, item.bgra, hidden)
     store.remember_layer(doc, document.uid(layer), item.recipe)
-    return layer
+    return layer, hidden

@@ -15,7 +15,7 @@ from pixels_client import (
 )
 from pixels_contract import schema
 
-START_SERVER = "start it with `pixels serve`"
+START_SERVER = 'start it with the command "pixels serve"'
 ADVICE = {  # the server's error codes that a user can act on
     "queue_full": "The server's queue is full: wait for the edits before yours, then "
     "generate again.",
@@ -40,26 +40,32 @@ def invalid(error: schema.Invalid) -> str:
     return f"{label}: {error.text}."
 
 
-def describe(error: Exception, address: str, frames: tuple = ()) -> str:
+def describe(error: Exception, address: str, frames: tuple = (), token: bool = True) -> str:
     """A message for the docker. `address` is the server's as the user typed it;
-    `frames` names the request's images in order ("the exemplar 'Lake'", ...)."""
+    `frames` names the request's images in order ("the exemplar 'Lake'", ...); `token`:
+    whether one was sent."""
     if isinstance(error, DocumentError):
         return str(error)
     if isinstance(error, schema.Invalid):
         return invalid(error)
     if isinstance(error, ServerUnavailable):
         if "lost" in str(error):
-            return f"The connection to the PIXELS server at {address} was lost: {START_SERVER}"
+            return f"The connection to the PIXELS server at {address} was lost: {START_SERVER}."
         return f"The PIXELS server is not running at {address}: {START_SERVER}."
     if isinstance(error, AuthError):
+        if not token:
+            return (
+                f"The PIXELS server at {address} needs a token: enter the one it was started "
+                "with under Server > Token."
+            )
         return (
-            f"The PIXELS server at {address} refused the token: enter the one `pixels serve` "
-            "was given under Server > Token."
+            f"The PIXELS server at {address} refused the token: enter the one it was started "
+            "with under Server > Token."
         )
     if isinstance(error, VersionMismatch):
         return (
             "The server and this plug-in speak different versions of the protocol: install "
-            "the plug-in that comes with your server (`pixels install-plugin krita`)."
+            'the plug-in that comes with your server (the command "pixels install-plugin krita").'
         )
     if isinstance(error, ProtocolViolation):
         return (

@@ -94,6 +94,13 @@ def lighten(grey: bytes, other: bytes, width: int, height: int) -> bytes:
     return image_bytes(out, 1)
 
 
+def limit(grey: bytes, selection: bytes, width: int, height: int) -> bytes:
+    """A map under a selection, the contract's way (schema.limit_map): 255 - (255 - m) x
+    s / 255, so a soft selection softens the edit as much as it selects. Qt multiplies
+    the map's darkness by the selection as alpha by alpha."""
+    return invert(times(image(invert(grey), width, height, ALPHA8), selection, 1))
+
+
 # --- alpha ------------------------------------------------------------------------------
 
 
@@ -113,12 +120,16 @@ def scale_alpha(bgra: bytes, opacity: int) -> bytes:
 
 def mask_alpha(bgra: bytes, grey: bytes, width: int, height: int) -> bytes:
     """Alpha times a grey mask (255 keeps it)."""
-    out = image(bgra, width, height)
-    painter = QtGui.QPainter(out)
+    return times(image(bgra, width, height), grey, 4)
+
+
+def times(target, grey: bytes, channels: int) -> bytes:
+    """`target`'s alpha times a grey mask of its size, by Qt's DestinationIn."""
+    painter = QtGui.QPainter(target)
     painter.setCompositionMode(QtGui.QPainter.CompositionMode.CompositionMode_DestinationIn)
-    painter.drawImage(0, 0, image(grey, width, height, ALPHA8))
+    painter.drawImage(0, 0, image(grey, target.width(), target.height(), ALPHA8))
     painter.end()
-    return image_bytes(out)
+    return image_bytes(target, channels)
 
 
 def keep_where(bgra: bytes, mask: bytes) -> bytes:
