@@ -42,6 +42,11 @@ def limit_map(m: float, s: float) -> float:
     return 1.0 - (1.0 - m) * s
 
 
+# The map tools: they act on every map in this order, after a selection's limit, on an
+# exemplar's map made from its alpha too (it is made before them, with `transition`).
+MAP_TOOLS = ("invert", "levels", "gamma", "grow", "feather", "quantise")
+
+
 # The exemplar layers an edit used usually lie above the source and would cover the result
 # placed above it; the hosts offer to hide them (on by default) in the edit's undo step.
 HIDE_EXEMPLARS = (

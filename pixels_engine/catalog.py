@@ -17,6 +17,14 @@ BUILTIN = (  # built here with random weights: pixels_engine/builtins
     "tiny", "tiny-sd3", "tiny-flux", "tiny-chroma", "tiny-kandinsky",
     "sdxl-random", "sd35-random", "flux-random",
 )  # fmt: skip
+FAMILY = {  # each name's model family in the edit contract (schema.FAMILIES), before loading
+    **dict.fromkeys(("sdxl", "sdxl-refiner", "sd15", "sd21", "tiny", "sdxl-random"), "sd"),
+    **dict.fromkeys(("sd35-medium", "sd35-large", "tiny-sd3", "sd35-random"), "sd3"),
+    **dict.fromkeys(("flux-dev", "tiny-flux", "flux-random"), "flux-dev"),
+    "flux-schnell": "flux-schnell",
+    **dict.fromkeys(("chroma", "tiny-chroma"), "chroma"),
+    **dict.fromkeys(("kandinsky3", "tiny-kandinsky"), "kandinsky3"),
+}
 DEVICES = ("auto", "cuda", "mps", "cpu")
 DTYPES = ("auto", "fp32", "fp16", "bf16")
 COMPILE_MODES = ("off", "blocks", "full")

@@ -23,7 +23,7 @@ from pixels_contract.messages import (
     NOT_FOUND,
     Refusal,
 )
-from pixels_engine.catalog import ALIASES, BUILTIN, COMPILE_MODES
+from pixels_engine.catalog import ALIASES, BUILTIN, COMPILE_MODES, FAMILY
 from pixels_engine.errors import PixelsError
 from pixels_engine.models import pick_device, pick_dtype
 
@@ -102,6 +102,7 @@ def create_app(server) -> Flask:
             "current": server.model_info(),
             "builtin": list(BUILTIN),
             "aliases": ALIASES,
+            "families": FAMILY,
             "load": server.worker.load.as_dict(),
         }
 

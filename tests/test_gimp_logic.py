@@ -4,6 +4,7 @@ import ast
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -173,6 +174,49 @@ def test_the_dialog_moves_only_untouched_values_to_the_familys_defaults():
     for name in schema.FAMILIES:  # what the dialog then sends, the server takes
         settled = {**chosen, **controls.settled(name, chosen, False)}
         schema.parse(controls.params_of(settled), name)
+
+
+def test_a_model_picked_in_the_dialog_refits_the_values():
+    """From tiny's family to FLUX.1 dev's and back: untouched values follow each family's
+    defaults, the negative prompt FLUX cannot take goes back to empty (never sent), a
+    value the artist set stays."""
+    defaults = {a.name: a.default for a in controls.ARGUMENTS if a.kind != "drawable"}
+    sd = {**defaults, "negative-prompt": "blurry", "steps": 12}
+    to_flux = controls.settled("flux-dev", sd, False, "sd")
+    assert to_flux == {"negative-prompt": "", "guidance": 3.5}
+    flux = {**sd, **to_flux}
+    assert controls.settled("sd", flux, False, "flux-dev") == {"guidance": 5.0}
+    untouched = {**defaults, "steps": 28, "guidance": 3.5}  # FLUX.1 dev's
+    assert controls.settled("sd", untouched, False, "flux-dev") == {"guidance": 5.0, "steps": 30}
+    assert controls.settled("flux-schnell", untouched, False, "flux-dev") == {
+        "guidance": 5.0,
+        "steps": 4,
+    }
+
+
+def test_the_address_is_trimmed_and_a_bad_one_named():
+    assert wording.checked_address(" 127.0.0.1:7871 ") == "127.0.0.1:7871"
+    assert wording.checked_address("ws://[::1]") == "ws://[::1]"
+    for typed, words in [
+        ("ws://127.0.0.1:78710", "Address: the port must be a number from 1 to 65535, not '78710'"),
+        ("127.0.0.1:port", "not 'port'"),
+        ("ws://h:", "not ''"),
+        ("ws://h:0", "not '0'"),
+        ("  ", "Address: '' is not a server address; give one such as ws://127.0.0.1:7860"),
+        ("ftp://h:21", "is not a server address"),
+        ("ws://[::1", "is not a server address"),
+    ]:
+        with pytest.raises(wording.Refused, match=re.escape(words)):
+            wording.checked_address(typed)
+
+
+def test_messages_have_no_markdown():
+    """GIMP shows messages and tooltips as plain text: no backticks."""
+    messages = [wording.not_running("h:1"), wording.versions("h:1", "x"), wording.lost("h:1")]
+    helps = [a.help for a in controls.ARGUMENTS] + [a.label for a in controls.ARGUMENTS]
+    assert not [text for text in messages + helps if "`" in text]
+    hide = controls.BY_NAME["hide-exemplars"]
+    assert (hide.label, hide.help, hide.default) == (*schema.HIDE_EXEMPLARS, True)
 
 
 def test_errors_name_the_control_not_the_flag():

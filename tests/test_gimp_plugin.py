@@ -38,6 +38,7 @@ BIG_SEED = 4_000_000_000  # above 2^31: GIMP's int arguments stop there
 TOKEN = "right-token"
 SECRET = "typed-in-the-dialog"  # a token that must never be written in clear
 SEEN = f"{hostrun.WORK}/seen.jsonl"  # what the plug-in's dialogs showed, a JSON line each
+PICK = f"{hostrun.WORK}/pick.txt"  # the model a person picks from the dialog's menu
 TINY_FOLDER = Path(CACHE) / "models" / TINY["tiny"][0]  # the tiny model, loaded by its path
 TRIAL = """
 # A parameter added to the schema and nowhere else (tests/test_gimp_plugin.py).
@@ -58,9 +59,9 @@ class Run:
         return next(e for e in self.report[case][tag]["layers"] if e["name"] == name)
 
     def pixels(self, case: str, name: str, tag: str = "after", channels=4, dtype=np.uint8):
-        if name == "flat" or name.startswith("channel-"):
+        if name in ("flat", "bare", "selection") or name.startswith("channel-"):
             w, h = self.report[case][tag]["size"]
-            channels = 4 if name == "flat" else 1
+            channels = 4 if name in ("flat", "bare") else 1
         else:
             entry = self.layer(case, name.removesuffix("-mask"), tag)
             w, h = entry["w"], entry["h"]
@@ -76,7 +77,7 @@ class Run:
         saved = sorted(self.out.glob(f"{case}-*.{before}"))
         assert saved, f"no pixels saved for {case}"
         for path in saved:
-            if path.stem != f"{case}-flat":
+            if path.stem.removeprefix(f"{case}-") not in ("flat", "bare", "selection"):
                 later = path.with_suffix(f".{after}")
                 assert path.read_bytes() == later.read_bytes(), path.name
 
@@ -98,6 +99,7 @@ def run_cases(root, tmp_path, bundle, cases: list[dict], gui: bool = False) -> R
     code = f"SPEC = {spec!r}; exec(open({script!r}).read())"
     if gui:  # what the plug-in's dialogs show is read by gimp_watch/sitecustomize.py
         watch = {"PYTHONPATH": f"{fixtures}/gimp_watch", "PIXELS_DIALOG_SEEN": SEEN}
+        watch["PIXELS_DIALOG_PICK"] = PICK
         result = hosts.gimp_gui_batch(code, timeout=300, env=watch)
     else:
         result = hosts.gimp_batch(code, timeout=300)
@@ -105,13 +107,14 @@ def run_cases(root, tmp_path, bundle, cases: list[dict], gui: bool = False) -> R
     report = json.loads((out / "report.json").read_text())
     for name, case in report.items():
         assert "exception" not in case, f"{name}:\n{case['exception']}"
-    return Run(report, out, result.stderr)
+    return Run(report, out, result.stdout + result.stderr)
 
 
 @pytest.fixture(scope="module")
 def edits(hosts_root, tmp_path_factory, server, bundles):  # noqa: F811
     settings = {**QUICK, "server": server.url}
-    names = ("rgb", "composite", "deep", "grey", "selection", "visible", "layer-map", "groups")
+    names = ("rgb", "composite", "deep", "grey", "selection", "feathered", "visible", "layer-map")
+    names += ("groups",)
     cases = [{"name": name, "settings": settings} for name in names]
     cases.append({"name": "rerun", "settings": {**settings, "seed": BIG_SEED}})
     zipped = bundles / "pixels-gimp.zip"
@@ -129,6 +132,8 @@ def failures(hosts_root, tmp_path_factory, server, bundles):  # noqa: F811
     try:
         specs = [
             {"name": "down", "server": "ws://127.0.0.1:9"},
+            {"name": "port", "server": "ws://127.0.0.1:78710"},
+            {"name": "spaced", "server": f" {server.url.removeprefix('ws://')} "},
             {"name": "token", "server": locked.url, "token": "wrong-token"},
             {"name": "no-token", "server": locked.url},
             {"name": "version", "server": f"ws://127.0.0.1:{old.socket.getsockname()[1]}"},
@@ -274,11 +279,57 @@ def test_result_is_a_new_layer_above_the_source_showing_only_the_edit(edits):
     assert alpha[50:70, 82:94].any()
     # the lake's masked-out left half and the part of the canvas it does not cover stay
     assert not alpha[20:50, :10].any()
-    flat_before, flat_after = edits.pixels("rgb", "flat", "before"), edits.pixels("rgb", "flat")
+    # outside the edit the picture is the one before, the exemplars hidden (Hide exemplars)
+    bare, flat_after = edits.pixels("rgb", "bare", "before"), edits.pixels("rgb", "flat")
     x, y = 30, 20  # the source's offsets: where the canvas is in the image
-    unchanged = np.ones(flat_before.shape[:2], bool)
+    unchanged = np.ones(bare.shape[:2], bool)
     unchanged[y : y + 80, x : x + 96] = alpha == 0
-    assert (flat_before == flat_after)[unchanged].all()
+    assert (bare == flat_after)[unchanged].all()
+
+
+def test_the_edit_shows_at_once_its_exemplars_hidden(edits):
+    """The exemplars lie above the source and would cover the result: they are hidden
+    (Hide exemplars, on by default), and the message names them. So the picture shows
+    the edit where the lake covered the source (image x 42..73, y 30..77), and the result
+    shows through wherever it is opaque."""
+    hidden = {e["name"]: e["visible"] for e in edits.report["rgb"]["after"]["layers"]}
+    assert not hidden["lake"] and not hidden["rug"] and hidden["source"] and hidden[RESULT]
+    assert "hid the exemplar layers 'rug', 'lake' so that the edit shows" in edits.log
+    before, after = edits.pixels("rgb", "flat", "before"), edits.pixels("rgb", "flat")
+    changed = (before != after).any(-1)
+    assert changed[30:78, 42:74].mean() > 0.9
+    alpha = edits.alpha("rgb", RESULT)
+    result = edits.pixels("rgb", RESULT)[..., :3]
+    assert (after[20:100, 30:126, :3] == result)[alpha == 255].all()
+
+
+def test_a_feathered_selection_limits_every_map_by_one_rule(edits):
+    """Two opaque exemplars in a selection feathered by 30 px. The channel Show Edit Map
+    adds is the map the edit uses: the map without the selection, m, limited as the
+    contract says, 1 - (1 - m) x s (within the server's snapping of near-white and
+    8-bit rounding); one channel however often it is shown. The result is opaque exactly
+    where it differs from the source: nothing where that map is white."""
+    case = edits.report["feathered"]
+    assert case["shown"] == [["success", None]] * 3 and case["status"] == ["success", None]
+    assert case["channels"] == [MAP_NAME]
+    edits.untouched("feathered")
+    whole, limited = (np.array(m, float).reshape(120, 160) for m in case["maps"])
+    s = edits.pixels("feathered", "selection", "before")[..., 0] / 255.0
+    assert 0.05 < s[25:95, 35:121].mean() < 0.95 and ((s > 0.05) & (s < 0.95)).sum() > 2000
+    expected = 255.0 * np.vectorize(schema.limit_map)(whole / 255.0, s)
+    assert np.abs(limited - expected).max() <= 6
+    assert (limited < 250).sum() > 500 and (whole < limited - 20).sum() > 200
+    alpha = edits.alpha("feathered", RESULT)
+    assert set(np.unique(alpha)) == {0, 255}
+    shown = limited[20:100, 30:126]
+    assert not alpha[shown == 255].any()
+    result = edits.pixels("feathered", RESULT)
+    source = edits.pixels("feathered", "source", "before")
+    assert (result[..., :3] != source[..., :3]).any(-1)[alpha == 255].all()
+    bare, after = edits.pixels("feathered", "bare", "before"), edits.pixels("feathered", "flat")
+    outside = np.ones(s.shape, bool)
+    outside[20:100, 30:126] = alpha == 0
+    assert (bare == after)[outside].all()
 
 
 def test_parameters_are_a_persistent_parasite_that_survives_the_xcf(edits):
@@ -302,7 +353,8 @@ def test_parameters_are_a_persistent_parasite_that_survives_the_xcf(edits):
 def test_the_picture_changes_only_where_the_map_is_below_white(edits):
     """A source with a mask, at 60 % in Multiply mode. Show Edit Map adds one hidden
     channel and changes nothing else; the edit's layer takes the source's mode, opacity
-    and mask, and the flattened picture changes only where that map is below white."""
+    and mask, and (Hide exemplars off) the flattened picture changes only where that map
+    is below white."""
     case = edits.report["composite"]
     assert case["shown"] == ["success", None] and case["status"] == ["success", None]
     mapped = case["mapped"]
@@ -431,7 +483,8 @@ def test_run_again_on_a_result_with_a_large_seed(edits):
 @pytest.mark.parametrize(
     "name, words",
     [
-        ("down", "The PIXELS server is not running at 127.0.0.1:9: start it with `pixels serve`"),
+        ("down", "The PIXELS server is not running at 127.0.0.1:9: start it with pixels serve"),
+        ("port", "Address: the port must be a number from 1 to 65535, not '78710'."),
         ("token", "refused the token: check the Token setting"),
         ("no-token", "needs a token: enter the one it was started with in the Token setting"),
         ("version", "are different versions (this server speaks protocol 99"),
@@ -450,8 +503,14 @@ def test_failure_gives_a_clear_message_and_leaves_the_image(failures, name, word
     assert status == "execution-error" and message.startswith("PIXELS: ")
     assert words in message
     assert "--" not in message and "rrno" not in message and "params." not in message
+    assert "`" not in message
     assert case["after"] == case["before"]
     failures.untouched(name)
+
+
+def test_spaces_around_the_address_are_ignored(failures):
+    """' 127.0.0.1:PORT ' (as pasted): the edit runs."""
+    assert failures.report["spaced"]["status"] == ["success", None]
 
 
 def test_a_chosen_model_is_loaded_before_the_edit(failures):
@@ -478,30 +537,33 @@ def test_cancel_ends_the_job_on_the_server_and_leaves_the_image(failures):
 
 @pytest.fixture(scope="module")
 def dialogs(hosts_root, tmp_path_factory, server, bundles):  # noqa: F811
-    """One run of the whole GIMP on Xvfb, two dialogs, each saved as a person sees it
-    (a screenshot) and as its widgets hold it (`seen`). First a fresh Exemplar Edit
-    while a server serves tiny-flux (FLUX.1 dev's family), cancelled, so that GIMP keeps
-    no last values for the second: on the SD server, run again on an earlier result."""
+    """One run of the whole GIMP on Xvfb, four dialogs, each saved as a person sees it
+    (a screenshot) and as its widgets hold it (`seen`). GIMP opens a dialog on the last
+    values an OK left, so the first OK comes third. First a fresh Exemplar Edit while a
+    server serves tiny-flux (FLUX.1 dev's family), cancelled; an Address with a port
+    past 65535, OK refused; on a server of its own serving tiny (SD), with a token typed,
+    tiny-flux picked from the Model menu, then OK; last, on the SD server, run again on
+    an earlier result."""
     tmp_path = tmp_path_factory.mktemp("gimp-dialogs")
-    flux = ServerProcess("--model", "tiny-flux")
+    flux, own = ServerProcess("--model", "tiny-flux"), ServerProcess()
     try:
         fresh = {"server": flux.url, "prompt": "a lake at dusk", "steps": 12, "seed": 11}
         again = {**QUICK, "server": server.url, "seed": BIG_SEED, "prompt": "a lake at dusk"}
+        picked = {**QUICK, "server": own.url, "prompt": "a lake", "negative-prompt": "blurry"}
         cases = [
-            {"name": "flux", "settings": fresh, "keys": ["Escape"], "token": ""},
-            {
-                "name": "rerun",
-                "settings": again,
-                "rerun": True,
-                "keys": ["Return"],
-                "token": SECRET,
-            },
+            {"name": "flux", "settings": fresh, "keys": ["Escape"]},
+            {"name": "address", "settings": {**QUICK, "server": "ws://127.0.0.1:78710"}},
+            {"name": "pick", "settings": picked, "pick": "tiny-flux", "token": SECRET},
+            {"name": "rerun", "settings": again, "rerun": True},
         ]
         for case in cases:
+            case.setdefault("keys", ["Return"])
+            case.setdefault("token", "")
             case.update(kind="dialog", shot=f"{hostrun.WORK}/{case['name']}.png")
         return run_cases(hosts_root, tmp_path, bundles / "pixels-gimp.zip", cases, gui=True)
     finally:
         flux.stop()
+        own.stop()
 
 
 def controls_seen(run: Run, case: str) -> dict:
@@ -512,10 +574,11 @@ def controls_seen(run: Run, case: str) -> dict:
 
 def test_the_dialog_runs_an_earlier_edit_again(dialogs):
     """Exemplar Edit with a result layer alone selected opens its dialog on that edit's
-    settings (seed 4,000,000,000) and a token (shown as dots), every control shown for
-    an SD model; a person's view of it is saved (rerun.png, plugin_gimp/dialog.png),
-    then OK is pressed: the same edit again, as a new layer. The token is nowhere in
-    GIMP's profile afterwards."""
+    settings (seed 4,000,000,000, its server and model over the last values), every
+    control shown for an SD model; a person's view of it is saved (rerun.png,
+    plugin_gimp/dialog.png), then OK is pressed: the same edit again, as a new layer.
+    The token typed in an earlier dialog (shown as dots) is nowhere in GIMP's profile
+    afterwards."""
     report = dialogs.report["rerun"]
     assert report["first"] == ["success", None]
     assert report["status"] == "success", (report, report["person"])
@@ -554,3 +617,33 @@ def test_the_dialog_shows_what_the_serving_family_takes(dialogs):
     assert shown["Steps"] == (12, flux["steps"].help) and flux["steps"].default == 28
     assert shown["Prompt"][0] == "a lake at dusk" and shown["Seed"][0] == 11
     assert set(shown) >= {"Strength", "Seed", "Random seed", "Levels (low)", "Levels (high)"}
+
+
+def test_a_model_picked_in_the_dialog_refits_its_controls(dialogs):
+    """tiny-flux picked from the Model menu while the server serves tiny (SD): the
+    dialog shows what FLUX.1 dev takes, as for a server that serves it (no negative
+    prompt, the one typed cleared; guidance in its words, untouched, at its 3.5; steps
+    set, kept), and OK loads it and edits with exactly that."""
+    report = dialogs.report["pick"]
+    assert report["status"] == "success", (report, report["person"])
+    shown = controls_seen(dialogs, "pick")
+    flux = {p.name: p for p in schema.family("flux-dev").params()}
+    assert not {"Negative prompt", "Guidance rescale"} & set(shown)
+    assert shown[flux["guidance"].label] == (3.5, flux["guidance"].help)
+    assert shown["Steps"][0] == QUICK["steps"] and shown["Hide exemplars"][0] is True
+    assert "Serving tiny (Stable Diffusion 1.x/2.x and SDXL)." in shown
+    (result,) = [e for e in report["after"]["layers"] if "parasite" in e]
+    record = json.loads(result["parasite"])
+    assert record["model"] == "tiny-flux" and record["params"]["negative_prompt"] == ""
+    assert record["params"]["guidance"] == 3.5 and record["params"]["steps"] == QUICK["steps"]
+    assert "Traceback" not in dialogs.log
+
+
+def test_the_dialog_says_what_is_wrong_with_the_address(dialogs):
+    """A port past 65535: the dialog says so under the Server settings as it opens, and OK
+    gives the same message, the image untouched."""
+    report = dialogs.report["address"]
+    words = "Address: the port must be a number from 1 to 65535, not '78710'."
+    assert report["status"] == "execution-error" and report["message"] == f"PIXELS: {words}"
+    assert words in controls_seen(dialogs, "address")
+    dialogs.untouched("address")

@@ -25,6 +25,7 @@ from pixels_client import (
     Started,
 )
 from pixels_client import png as stdpng
+from pixels_contract import schema
 from pixels_engine import Editor, EditSettings, Exemplar, load_model
 from pixels_engine.images import save_image
 
@@ -169,7 +170,12 @@ def test_http_side_and_safety_checks(server):
     code, body = get(server.http + "/health")
     assert code == 200 and json.loads(body)["ok"] is True
     code, body = get(server.http + "/v1/models")
-    assert code == 200 and json.loads(body)["current"]["name"] == "tiny"
+    models = json.loads(body)
+    assert code == 200 and models["current"]["name"] == "tiny"
+    # every name's family, known before loading: the one the loaded model reports
+    assert set(models["families"]) == set(models["builtin"]) | set(models["aliases"])
+    assert set(models["families"].values()) == set(schema.FAMILIES)
+    assert models["families"]["tiny"] == models["current"]["family"]
     code, body = get(server.http + "/")
     assert code == 200 and b"PIXELS server" in body and b"tiny" in body
     assert get(server.http + "/nowhere")[0] == 404

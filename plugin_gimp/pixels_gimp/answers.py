@@ -1,10 +1,12 @@
 """The server's answer put into the image, in one undo group: the edit as a layer that
-shows only what changed (with its record), or the edit map as a hidden channel."""
+shows only what changed (with its record), the exemplars it used hidden if asked, or the
+edit map as a hidden channel."""
 
 import canvas
 import controls
 import layers
 import record
+import wording
 from gi.repository import Gimp
 from wording import Refused
 
@@ -16,7 +18,7 @@ def add_map(image, made, answer) -> None:
     grey = png.decode(answer.image)[2][0::4]
     image.undo_group_start()
     try:
-        layers.add_map(image, made.box, grey, made.selection)
+        layers.add_map(image, made.box, grey)
     finally:
         image.undo_group_end()
 
@@ -39,10 +41,15 @@ def add_edit(image, made, answer, values: dict, model: str) -> None:
     done = {**made.request.params, "seed": answer.seed}
     data = record.encode(done, inputs, model, answer.region, made.tattoos)
     name = f"PIXELS edit (seed {answer.seed})"
+    hidden = [layer for layer in made.exemplars if values["hide-exemplars"] and layer.get_visible()]
     image.undo_group_start()
     try:
-        layer = layers.add_result(image, made.source, made.box, rect, pixels, made.selection, name)
+        layer = layers.add_result(image, made.source, made.box, rect, pixels, name)
         flags = Gimp.PARASITE_PERSISTENT | Gimp.PARASITE_UNDOABLE
         layer.attach_parasite(Gimp.Parasite.new(record.PARASITE, flags, list(data)))
+        for exemplar in hidden:
+            exemplar.set_visible(False)
     finally:
         image.undo_group_end()
+    if hidden:
+        Gimp.message(wording.hidden([exemplar.get_name() for exemplar in hidden]))

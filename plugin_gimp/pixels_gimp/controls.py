@@ -114,6 +114,7 @@ SOURCE = Argument(
     "edit",
     ((("lowest", "Lowest selected layer"), ("visible", "Visible image")), "lowest"),
 )
+HIDE = Argument("hide-exemplars", "boolean", *schema.HIDE_EXEMPLARS, "edit", (True,))
 MAP_FROM = Argument(
     "edit-map",
     "choice",
@@ -144,7 +145,7 @@ HOST_ADDRESS = Argument(
     "server",
     "string",
     "Address",
-    "Where `pixels serve` listens",
+    "Where the PIXELS server (pixels serve) listens: host:port or ws://host:port",
     SERVER,
     (f"ws://{DEFAULT_HOST}:{DEFAULT_PORT}",),
 )
@@ -169,6 +170,7 @@ MODEL = Argument(
 ARGUMENTS = (
     SOURCE,
     *(argument for p in schema.PARAMS for argument in from_param(p)),
+    HIDE,
     MAP_FROM,
     MAP_DRAWABLE,
     IGNORE_SELECTION,
@@ -177,9 +179,10 @@ ARGUMENTS = (
     MODEL,
 )
 NAMES = tuple(a.name for a in ARGUMENTS)
+PARAM_NAMES = tuple(a.name for p in schema.PARAMS for a in from_param(p))  # a family's part
 BY_NAME = {a.name: a for a in ARGUMENTS}
 # What a result layer's record keeps besides the parameters: never the token.
-RECORDED = ("source", "edit-map", "ignore-selection", "server")
+RECORDED = ("source", "hide-exemplars", "edit-map", "ignore-selection", "server")
 
 
 def with_mnemonics(labels: list[str], reserved: str = RESERVED) -> list[str]:
@@ -227,17 +230,22 @@ def for_family(name: str | None) -> tuple[tuple[str, ...], tuple[Argument, ...]]
     return hidden, changed
 
 
-def settled(family: str | None, values: dict, restored: bool) -> dict:
-    """The argument values the dialog changes for a family. A hidden one goes back to
-    its default, the only value the server takes for it (the artist could not see it
-    to clear it); one still at any model's default moves to the family's, unless the
-    values are an earlier edit's (run again: the same settings). A value the artist
-    chose is kept."""
+def settled(family: str | None, values: dict, restored: bool, before: str | None = None) -> dict:
+    """The argument values the dialog changes for a family, the one before being
+    `before`. A hidden one goes back to its default, the only value the server takes
+    for it (the artist could not see it to clear it, and it is never sent otherwise);
+    one still at any model's default or at the family before's moves to the family's,
+    unless the values are an earlier edit's (run again: the same settings). A value the
+    artist chose is kept."""
     hidden, changed = for_family(family)
     out = {name: BY_NAME[name].default for name in hidden if values[name] != BY_NAME[name].default}
     if not restored:
-        moved = (a for a in changed if a.default != BY_NAME[a.name].default)
-        out |= {a.name: a.default for a in moved if values[a.name] == BY_NAME[a.name].default}
+        old = {a.name: a.default for a in for_family(before)[1]}
+        new = {a.name: a.default for a in changed}
+        for name in old.keys() | new.keys():
+            if name not in hidden and values[name] in (BY_NAME[name].default, old.get(name)):
+                out[name] = new.get(name, BY_NAME[name].default)
+        out = {name: value for name, value in out.items() if value != values[name]}
     return out
 
 

@@ -59,10 +59,6 @@ class Graph:
         white = self.op("gegl:color", value=Gegl.Color.new("white"))
         return self.op("gegl:over", white, node)
 
-    def limit_rgba(self, node, selection, shift=(0, 0)):
-        """Transparent outside the selection (soft where it is soft)."""
-        return self.op("gegl:opacity", node, self.drawable(selection, shift))
-
     def limit_map(self, node, selection):
         """A map that is white outside the selection: 1 - (1 - map) x selection."""
         taken = self.op("gegl:invert-linear", node)
@@ -89,18 +85,14 @@ def read(drawable, box: canvas.Box, fmt: str) -> bytes:
     return bytes(drawable.get_buffer().get(area, 1.0, fmt, Gegl.AbyssPolicy.NONE))
 
 
-def exemplar(layer, box: canvas.Box, selection) -> bytes:
-    """An exemplar on the canvas as RGBA bytes: with its opacity (a layer at 50 % is sent
-    half transparent), and transparent outside the selection when one limits the edit."""
+def exemplar(layer, box: canvas.Box) -> bytes:
+    """An exemplar on the canvas as RGBA bytes, with its opacity (a layer at 50 % is sent
+    half transparent). The selection limits its map, not its pixels."""
     opacity = layer.get_opacity() / 100.0
-    if opacity >= 1.0 and selection is None:
+    if opacity >= 1.0:
         return read(layer, box, RGBA8)
     graph = Graph()
-    node = graph.drawable(layer)
-    if opacity < 1.0:
-        node = graph.op("gegl:opacity", node, value=opacity)
-    if selection is not None:
-        node = graph.limit_rgba(node, selection)
+    node = graph.op("gegl:opacity", graph.drawable(layer), value=opacity)
     return graph.render(node, box, RGBA8)
 
 
@@ -108,18 +100,29 @@ def grey_map(drawable, box: canvas.Box, deep: bool, selection=None) -> bytes:
     """The protocol's map (white keeps) from a drawable, as grey bytes (16-bit big-endian
     when `deep`). A layer mask or the selection says where the exemplar goes in (white
     takes), so it is inverted; a channel or a layer is read as a map, a layer composited
-    over white by its alpha (soft strokes stay soft greys, erased parts keep). Outside
-    `selection`, when one limits the edit, the map is white."""
+    over white by its alpha (soft strokes stay soft greys, erased parts keep). Then the
+    `selection`, when one limits the edit, limits it (`limited`)."""
     graph = Graph()
     node = graph.drawable(drawable)
     if drawable.is_layer_mask() or drawable.is_selection():
-        if selection is not None:
-            node = graph.op("gegl:multiply", node, graph.drawable(selection))
         node = graph.op("gegl:invert-linear", node)
-    elif selection is not None:
-        node = graph.limit_map(graph.white_under(node), selection)
     grey = graph.render(graph.white_under(node), box, grey_format(drawable.is_layer(), deep))
+    depth = 16 if deep else 8
+    if selection is not None:
+        return limited(grey, box, selection, depth, depth)
     return canvas.big_endian_u16(grey) if deep else grey
+
+
+def limited(grey: bytes, box: canvas.Box, selection, depth: int, out: int) -> bytes:
+    """A map on the canvas (`depth`-bit grey bytes, the machine's order) limited by the
+    selection, 1 - (1 - map) x selection on the values sent (schema.SELECTION_RULE), as
+    the protocol's `out`-bit bytes."""
+    staged = Gegl.Buffer.new(f"Y u{depth}", box.x, box.y, box.width, box.height)
+    staged.set(Gegl.Rectangle.new(box.x, box.y, box.width, box.height), f"Y u{depth}", grey)
+    graph = Graph()
+    node = graph.limit_map(graph.buffer(staged), selection)
+    grey = graph.render(node, box, f"Y u{out}")
+    return canvas.big_endian_u16(grey) if out == 16 else grey
 
 
 def visible(image, hidden: list) -> bytes:
@@ -151,7 +154,7 @@ def stack(layers) -> list:
     return out
 
 
-def add_result(image, source, box: canvas.Box, rect, pixels: bytes, selection, name: str):
+def add_result(image, source, box: canvas.Box, rect, pixels: bytes, name: str):
     """The result layer, directly above the source (on top for the visible image): only
     the edited pixels (`pixels`, the RGBA of `rect` in canvas coordinates, transparent
     where nothing changed), with the source's mode, opacity, composite settings and a
@@ -168,14 +171,7 @@ def add_result(image, source, box: canvas.Box, rect, pixels: bytes, selection, n
         composite_like(layer, source)
     buffer = layer.get_buffer()
     x, y, w, h = rect
-    if selection is None:
-        buffer.set(Gegl.Rectangle.new(x, y, w, h), RGBA8, pixels)
-    else:
-        staged = Gegl.Buffer.new(RGBA8, x, y, w, h)
-        staged.set(Gegl.Rectangle.new(x, y, w, h), RGBA8, pixels)
-        graph = Graph()
-        node = graph.limit_rgba(graph.buffer(staged), selection, (-box.x, -box.y))
-        graph.write(node, canvas.Box(x, y, w, h), buffer)
+    buffer.set(Gegl.Rectangle.new(x, y, w, h), RGBA8, pixels)
     buffer.flush()
     layer.update(x, y, w, h)
     return layer
@@ -202,11 +198,14 @@ def composite_like(layer, source) -> None:
     layer.set_apply_mask(source.get_apply_mask())
 
 
-def add_map(image, box: canvas.Box, grey: bytes, selection) -> None:
-    """The edit map as a hidden channel (white keeps; white beyond the canvas), the
-    selection's limit applied as the edit applies it; the selected layers stay selected.
-    Call inside an undo group."""
+def add_map(image, box: canvas.Box, grey: bytes) -> None:
+    """The edit map as the hidden channel MAP_NAME (white keeps; white beyond the
+    canvas), in place of the one an earlier Show Edit Map added; the selected layers
+    stay selected. Call inside an undo group."""
     selected = image.get_selected_layers()
+    earlier = image.get_channel_by_name(MAP_NAME)
+    if earlier is not None:
+        image.remove_channel(earlier)
     width, height = image.get_width(), image.get_height()
     channel = Gimp.Channel.new(image, MAP_NAME, width, height, 50.0, Gegl.Color.new("black"))
     image.insert_channel(channel, None, 0)
@@ -215,18 +214,14 @@ def add_map(image, box: canvas.Box, grey: bytes, selection) -> None:
     x0, y0 = max(box.x, 0), max(box.y, 0)
     x1, y1 = min(box.x + box.width, width), min(box.y + box.height, height)
     if x1 > x0 and y1 > y0:
-        part = canvas.Box(x0, y0, x1 - x0, y1 - y0)
-        rect = (x0 - box.x, y0 - box.y, part.width, part.height)
-        pixels = canvas.crop(grey, box.width, rect, 1)
+        rect = (x0 - box.x, y0 - box.y, x1 - x0, y1 - y0)
         buffer = channel.get_buffer()
-        staged = Gegl.Buffer.new("Y u8", part.x, part.y, part.width, part.height)
-        staged.set(Gegl.Rectangle.new(part.x, part.y, part.width, part.height), "Y u8", pixels)
-        graph = Graph()
-        node = graph.buffer(staged)
-        if selection is not None:
-            node = graph.limit_map(node, selection)
-        graph.write(node, part, buffer)
+        buffer.set(
+            Gegl.Rectangle.new(x0, y0, x1 - x0, y1 - y0),
+            "Y u8",
+            canvas.crop(grey, box.width, rect, 1),
+        )
         buffer.flush()
-        channel.update(part.x, part.y, part.width, part.height)
+        channel.update(x0, y0, x1 - x0, y1 - y0)
     if selected:
         image.set_selected_layers(selected)

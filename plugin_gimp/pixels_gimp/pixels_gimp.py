@@ -29,6 +29,7 @@ import layers  # noqa: E402
 import record  # noqa: E402
 import remote  # noqa: E402
 import scene  # noqa: E402
+import wording  # noqa: E402
 from wording import Refused  # noqa: E402
 
 from pixels_client import JobCancelled  # noqa: E402
@@ -42,8 +43,9 @@ PROCEDURES = {  # name: (what the server is asked for, menu label, dialog title,
         "Edit a layer with exemplar layers and a PIXELS server",
         "The lowest selected layer (or the visible image) is edited towards the other "
         "selected layers, where their masks, alpha or the edit map say, within the "
-        "selection; the result is a new layer above it that shows only what changed. "
-        "Needs a running `pixels serve`.",
+        "selection; the result is a new layer above it that shows only what changed "
+        "(the exemplars used are hidden, unless told not to). Needs a running PIXELS "
+        "server (pixels serve).",
     ),
     MAP: (
         "map",
@@ -52,7 +54,7 @@ PROCEDURES = {  # name: (what the server is asked for, menu label, dialog title,
         "Add the edit map an Exemplar Edit would use, as a hidden channel",
         "The same inputs as Exemplar Edit; the server computes the map (white keeps the "
         "source, black takes the exemplar) without running the model, and it is added as "
-        f"the hidden channel '{layers.MAP_NAME}'.",
+        f"the hidden channel '{layers.MAP_NAME}' (in place of the one shown before).",
     ),
 }
 RW = GObject.ParamFlags.READWRITE  # without it the config has no such property
@@ -120,7 +122,7 @@ def work(image, drawables, values: dict, want: str) -> None:
     try:
         level = 0 if remote.local(values["server"]) else 1
         made = scene.build(image, drawables, values, controls.params_of(values), level)
-        answer, model = remote.send(made.request, values, want, made.frames)
+        answer, model = remote.send(made, values, want)
         Gimp.progress_set_text("PIXELS: adding the result")
         if want == "map":
             answers.add_map(image, made, answer)
@@ -171,6 +173,7 @@ class PixelsGimp(Gimp.PlugIn):
         values = {name: config.get_property(name) for name in controls.NAMES}
         config.set_property("token", "")  # GIMP saves the last values in clear: not the token
         try:
+            values["server"] = wording.checked_address(values["server"])
             picked = made_from(image, done) if done is not None else drawables
             work(image, picked, values, want)
         except JobCancelled:

@@ -6,6 +6,7 @@ import contextlib
 import os
 import time
 
+import scene
 import wording
 from gi.repository import Gimp
 from wording import Refused
@@ -62,12 +63,13 @@ def explained(client: Client, server: str, sent_token: bool, frames: list[str]):
         raise Refused(str(e)) from None
 
 
-def send(request, values: dict, want: str, frames: list[str]):
-    """(the server's Result, the model that made it) for `request`, whose parameters are
-    first checked for the model that will run it (see `checked`); want="map" asks for
-    the edit map instead of the edit (no model needed, so none is loaded)."""
-    server, token = values["server"], token_of(values["token"])
-    with Client(server, token) as client, explained(client, server, bool(token), frames):
+def send(made, values: dict, want: str):
+    """(the server's Result, the model that made it) for the scene's request, whose
+    parameters are first checked for the model that will run it (see `checked`), and
+    whose maps are completed under a selection (scene.own_maps); want="map" asks for the
+    edit map instead of the edit (no model needed, so none is loaded)."""
+    server, token, request = values["server"], token_of(values["token"]), made.request
+    with Client(server, token) as client, explained(client, server, bool(token), made.frames):
         serving = client.connect().model
         model = serving.get("name", "")
         wanted = values["model"].strip()
@@ -75,6 +77,7 @@ def send(request, values: dict, want: str, frames: list[str]):
             model, serving = load(client, wanted)
         request.params = checked(request.params, serving.get("family"))
         Gimp.progress_set_text(f"PIXELS: sending to {wording.address(server)}")
+        scene.own_maps(made, lambda alone: follow(client.submit(alone, "map")).image)
         return follow(client.submit(request, want)), model
 
 

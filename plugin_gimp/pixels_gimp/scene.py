@@ -4,7 +4,9 @@ exemplars, which maps and which limit apply, read into an EditRequest. Reads onl
 One reading, the contract's (schema.MAP_CONVENTION): white keeps, black takes, a map
 layer's transparent parts count as white, greys stay greys. Layer masks and the
 selection say where an exemplar goes in (white takes) and are inverted into maps. The
-selection limits the edit unless it is ignored: outside it counts as white.
+selection limits the edit unless it is ignored, by the contract's rule
+(schema.SELECTION_RULE): every map sent is limited by it, the map the server would make
+from an exemplar's alpha included (`own_maps`).
 """
 
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from gi.repository import Gimp
 from wording import Refused
 
 from pixels_client import EditRequest, Layer, png
+from pixels_contract import schema
 
 EIGHT_BIT = (Gimp.Precision.U8_LINEAR, Gimp.Precision.U8_NON_LINEAR, Gimp.Precision.U8_PERCEPTUAL)
 
@@ -26,7 +29,8 @@ class Scene:
     box: canvas.Box  # the source's canvas in image coordinates
     sent: bytes  # the source's RGBA as sent
     frames: list[str]  # each image sent, named for the user, in the order sent
-    selection: object  # the selection when it limits the edit, else None
+    exemplars: list  # the exemplar layers
+    reader: "Reader"  # how its images were read (the selection that limits it, if any)
     tattoos: dict  # the layers it was made from, for the result's record
 
 
@@ -67,11 +71,18 @@ class Reader:
     def rgba(self, pixels: bytes) -> bytes:
         return png.encode_rgba(self.box.width, self.box.height, pixels, self.level)
 
-    def grey(self, drawable, limited: bool = True) -> bytes:
-        selection = self.selection if limited else None
-        grey = layers.grey_map(drawable, self.box, self.deep, selection)
+    def grey_png(self, grey: bytes) -> bytes:
         depth = 16 if self.deep else 8
         return png.encode_grey(self.box.width, self.box.height, grey, depth, self.level)
+
+    def grey(self, drawable, limited: bool = True) -> bytes:
+        selection = self.selection if limited else None
+        return self.grey_png(layers.grey_map(drawable, self.box, self.deep, selection))
+
+    def limit(self, grey: bytes) -> bytes:
+        """An 8-bit map on the canvas, limited by the selection, as a PNG."""
+        depth = 16 if self.deep else 8
+        return self.grey_png(layers.limited(grey, self.box, self.selection, 8, depth))
 
     def exemplar(self, layer, where: str) -> tuple[Layer, list[str]]:
         """The exemplar (with its mask's map, if it has one on) and the frames' names."""
@@ -81,7 +92,7 @@ class Reader:
                 f"The exemplar {quoted(layer)} lies entirely outside {where}: move it over "
                 "the part to change, or leave it out."
             )
-        image = self.rgba(layers.exemplar(layer, self.box, self.selection))
+        image = self.rgba(layers.exemplar(layer, self.box))
         if layer.get_mask() is None or not layer.get_apply_mask():
             return Layer(image), [f"Exemplar {quoted(layer)}"]
         own = self.grey(layer.get_mask())
@@ -135,4 +146,22 @@ def build(image, drawables, values: dict, params: dict, level: int) -> Scene:
         "map": values["map-drawable"].get_tattoo() if values["edit-map"] == "drawable" else None,
     }
     request = EditRequest(reader.rgba(sent), sent_layers, grey, params)
-    return Scene(request, source, box, sent, frames, selection, tattoos)
+    return Scene(request, source, box, sent, frames, exemplars, reader, tattoos)
+
+
+def own_maps(made: Scene, map_of) -> None:
+    """Under a limiting selection, give each exemplar that takes its map from its alpha
+    that map as its own, limited like every other map: `map_of(request)` is the server's
+    map (8-bit PNG) for a request of the exemplar alone with the map tools off, since
+    they act on every map after the limit."""
+    selection, request = made.reader.selection, made.request
+    if selection is None or request.global_map is not None:
+        return
+    params = {**request.params, **{n: schema.BY_NAME[n].default for n in schema.MAP_TOOLS}}
+    at = 1  # the frame of the exemplar
+    for layer, drawable in zip(request.exemplars, made.exemplars, strict=True):
+        if layer.map is None:
+            alone = EditRequest(request.source, [Layer(layer.image)], None, params)
+            layer.map = made.reader.limit(png.decode(map_of(alone))[2][0::4])
+            made.frames.insert(at + 1, f"The map of {quoted(drawable)} in the selection")
+        at += 2 if layer.map is not None else 1

@@ -22,6 +22,24 @@ def address(server: str) -> str:
     return urllib.parse.urlsplit(edit_url(server)).netloc or server
 
 
+def checked_address(typed: str) -> str:
+    """The Address setting without the spaces around it; Refused, naming the setting,
+    when it is not a server address (no host, a port that is not 1 to 65535)."""
+    server = typed.strip()
+    try:
+        parts = urllib.parse.urlsplit(edit_url(server))
+    except ValueError:  # an unclosed [ of an IPv6 address
+        parts = None
+    if parts is None or parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise Refused(
+            f"Address: {server!r} is not a server address; give one such as ws://127.0.0.1:7860."
+        )
+    _, colon, port = parts.netloc[parts.netloc.rfind("]") + 1 :].rpartition(":")
+    if colon and not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise Refused(f"Address: the port must be a number from 1 to 65535, not {port!r}.")
+    return server
+
+
 def invalid(error: schema.Invalid) -> str:
     """A parameter the schema refuses, named by its control's label."""
     label = LABELS.get(error.field)
@@ -46,7 +64,7 @@ def refused(message: str, field: str | None, frames: list[str]) -> str:
 def not_running(server: str) -> str:
     return (
         f"The PIXELS server is not running at {address(server)}: start it with "
-        "`pixels serve`, or check the Address setting."
+        "pixels serve, or check the Address setting."
     )
 
 
@@ -73,9 +91,19 @@ def versions(server: str, detail: str) -> str:
     return (
         f"This plug-in and the PIXELS server at {address(server)} are different versions "
         f"({detail.rstrip('.')}). Install the plug-in that comes with the server "
-        "(`pixels install-plugin gimp`) and restart GIMP."
+        "(pixels install-plugin gimp) and restart GIMP."
     )
 
 
 def model_failed(name: str, error: str | None) -> str:
     return f"The PIXELS server could not load the model '{name}': {error or 'no reason given'}."
+
+
+def hidden(names: list[str]) -> str:
+    """What Hide exemplars did, so that a layer vanishing from view is never a surprise."""
+    listed = ", ".join(f"'{name}'" for name in names)
+    layers = "layers" if len(names) > 1 else "layer"
+    return (
+        f"PIXELS: hid the exemplar {layers} {listed} so that the edit shows (Hide "
+        "exemplars); Undo shows them again."
+    )
