@@ -26,14 +26,19 @@ MAP_CONVENTION = (
 
 # --- what a host does with a selection and with the result --------------------------------
 # A selection limits the edit, softly where it is soft: where it has the value s (0 outside,
-# 1 fully selected) an edit map m becomes limit_map(m, s) = 1 - (1 - m) x s, so a pixel a
-# quarter selected changes as a quarter-dark map says and an unselected pixel is kept. The
-# map a host shows ("Show edit map") is this limited map, the one sent. The result layer
-# is opaque exactly where a returned pixel differs from the source and transparent where it
-# does not, so nothing outside the edit can change the visible picture.
+# 1 fully selected) every edit map m a host sends becomes limit_map(m, s) = 1 - (1 - m) x s,
+# so a pixel a quarter selected changes as a quarter-dark map says and an unselected pixel
+# is kept. An exemplar whose map the server would make from its alpha gets that map as its
+# own, limited the same way: the host asks the server for it (a map job with the map tools
+# off, since they act after the limit, on every map) and sends it. The exemplar's pixels
+# are never cut by the selection. The map a host shows ("Show edit map") is the server's
+# map of the edit as sent. The result layer is opaque exactly where a returned pixel
+# differs from the source and the selection is above 0, transparent elsewhere: a map tool
+# (grow, feather) may spread a map past the selection, yet nothing outside it changes.
 SELECTION_RULE = (
-    "a selection limits the edit: where it is s (0 to 1) a map m becomes 1 - (1 - m) x s; "
-    "the result layer is opaque where a pixel changed and transparent elsewhere"
+    "a selection limits the edit: where it is s (0 to 1) every map m, an exemplar's map "
+    "made from its alpha included, becomes 1 - (1 - m) x s; the result layer is opaque "
+    "where a pixel changed inside the selection and transparent elsewhere"
 )
 
 
