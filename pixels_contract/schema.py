@@ -16,8 +16,6 @@ from dataclasses import dataclass, replace
 # released to the model late (darker: earlier, so more change). A map layer's transparent
 # parts count as white: an unpainted map keeps everything. Values within MAP_TOLERANCE of
 # black or white count as black or white (JPEG maps and soft brushes rarely hit them).
-MAP_KEEP = 1.0
-MAP_TAKE = 0.0
 MAP_TOLERANCE = 0.02
 MAP_CONVENTION = (
     "white keeps the source, black takes the exemplar, grey is released to the model late "

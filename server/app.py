@@ -10,7 +10,6 @@ import contextlib
 import functools
 import logging
 import signal
-import threading
 import time
 from collections import deque
 from importlib.metadata import PackageNotFoundError, version
@@ -70,7 +69,6 @@ class Server:
         self.started = time.time()
         self.port = config.port
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.loop_thread: int | None = None
 
     # --- what the clients and the status page are told -------------------------------
 
@@ -226,7 +224,6 @@ class Server:
         """Serve until SIGINT or SIGTERM (or the `stop` future), then shut down cleanly:
         waiting jobs are refused, the running one cancelled, the connections closed."""
         self.loop = asyncio.get_running_loop()
-        self.loop_thread = threading.get_ident()
         self.stop = self.loop.create_future()
         for signum in (signal.SIGINT, signal.SIGTERM):
             # not on Windows, nor off the main thread (a server run inside a test)

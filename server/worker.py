@@ -5,7 +5,7 @@ queued edits one at a time, so torch never runs on the event loop or in two thre
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -51,7 +51,6 @@ class Load:
     offload: bool = False
     compile: str = "off"  # off, blocks or full (pixels_engine.compiled)
     state: str = "waiting"
-    requested: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
     error: str | None = None

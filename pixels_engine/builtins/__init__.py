@@ -41,7 +41,6 @@ HALF = {  # the half precision each full-size model runs in on a GPU, as publish
     "sd35-random": torch.bfloat16,
     "flux-random": torch.bfloat16,
 }
-NAMES = (*TINY, *FULL)
 
 
 def tiny_folder(name: str = "tiny") -> Path:
