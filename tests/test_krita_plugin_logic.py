@@ -3,7 +3,6 @@ archive, errors in Krita's words, the assembled plug-in, what it may import, and
 parameter is written down in it (they all come from the schema)."""
 
 import ast
-import sys
 import zipfile
 
 import pytest
@@ -17,7 +16,6 @@ from plugin_krita.pixels_krita.history import Entry, History, Recipe
 from plugin_krita.pixels_krita.state import DocState, Hidden, Note, fresh_seed
 
 PACKAGE = assemble.HERE / assemble.NAME
-ALLOWED = {"krita", "PyQt5", "PyQt6", "pixels_client", "pixels_contract"}  # and the stdlib
 RECIPE = Recipe({"prompt": "a lake", "steps": 12, "levels": [0.1, 0.9], "seed": None}, "{a}")
 
 
@@ -150,20 +148,6 @@ def test_assembled_plugin_is_self_contained(tmp_path, bundles):
     names = zipfile.ZipFile(bundles / "pixels-krita.zip").namelist()  # as Krita imports it
     assert "pixels_krita.desktop" in names and "pixels_krita/__init__.py" in names
     assert "pixels_krita/pixels_client/_vendor/websockets/__init__.py" in names
-
-
-@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
-def test_plugin_imports_only_krita_qt_stdlib_and_its_own(path):
-    """pixels_engine, numpy and an installed pixels_client are not there inside Krita."""
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            roots = [alias.name.split(".")[0] for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            roots = [node.module.split(".")[0]]
-        else:
-            continue
-        for root in roots:
-            assert root in ALLOWED or root in sys.stdlib_module_names, root
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
