@@ -14,6 +14,9 @@ PROTOCOL_VERSION = 2
 EDIT_PATH = "/v1/edit"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
+# The names of this machine a client may give: a server there is local (bytes cost nothing
+# to move; a token is not required), and a browser page from one of them is not foreign.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 TOKEN_HEADER = "Authorization"  # "Bearer <token>"
 
 MAX_TEXT_BYTES = 64 * 1024  # one JSON message (a prompt is at most 2000 characters)

@@ -25,7 +25,6 @@ from pixels_contract.messages import (
     KEEPALIVE_TIMEOUT,
     NOT_FOUND,
     PROTOCOL_VERSION,
-    SHUTTING_DOWN,
     TOO_LARGE,
     Cancelled,
     Queued,
@@ -39,7 +38,7 @@ from pixels_engine.region import BUCKETS, padded_pixels
 from . import exchange, routes
 from .channel import Channel
 from .config import Config
-from .jobs import FairQueue, Job
+from .jobs import FairQueue, Job, shutting_down
 from .refusals import Guard, HTTPError
 from .worker import Load, Worker
 
@@ -252,9 +251,7 @@ class Server:
             await self.stop
             self.worker.stop()
             for job in self.queue.close():
-                job.end(
-                    "failed", Refusal(SHUTTING_DOWN, "the server is shutting down.").error(job.id)
-                )
+                job.end("failed", shutting_down().error(job.id))
             await asyncio.to_thread(self.worker.join, 30)
             await asyncio.sleep(0.1)  # let the senders flush the last messages
         log.info("server stopped")

@@ -78,6 +78,11 @@ class Job:
         }
 
 
+def shutting_down() -> Refusal:
+    """What a job the server ends by stopping is told."""
+    return Refusal(SHUTTING_DOWN, "the server is shutting down.")
+
+
 class FairQueue:
     """At most `capacity` waiting jobs, holding at most `max_bytes` of images together
     (so that many requests cannot do what no single one may: exhaust the memory); `get`
@@ -98,7 +103,7 @@ class FairQueue:
     def put(self, job: Job) -> None:
         with self._cond:
             if self._closed:
-                raise Refusal(SHUTTING_DOWN, "the server is shutting down.")
+                raise shutting_down()
             if self._size >= self.capacity:
                 raise Refusal(
                     QUEUE_FULL,

@@ -14,6 +14,7 @@ from http import HTTPStatus
 
 from pixels_contract.messages import (
     FORBIDDEN,
+    LOCAL_HOSTS,
     TOKEN_HEADER,
     UNAUTHORIZED,
     Refusal,
@@ -83,7 +84,7 @@ class Guard:
 
     def hosts(self, port: int) -> set[str]:
         """The Host headers of requests for this server, in lower case."""
-        names = {"127.0.0.1", "localhost", "[::1]", bracketed(self.host.lower())}
+        names = {*LOCAL_HOSTS, bracketed(self.host.lower())}
         return {f"{name}:{port}" for name in names}
 
     def origins(self, port: int) -> set[str]:

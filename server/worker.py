@@ -17,7 +17,6 @@ from pixels_contract.messages import (
     MAP,
     MODEL_UNAVAILABLE,
     OUT_OF_MEMORY,
-    SHUTTING_DOWN,
     SOURCE,
     Cancelled,
     Progress,
@@ -35,7 +34,7 @@ from pixels_engine.models import first_line
 from pixels_engine.region import bounding_box, buckets
 
 from . import images
-from .jobs import FairQueue, Job
+from .jobs import FairQueue, Job, shutting_down
 
 log = logging.getLogger("pixels.server")
 
@@ -196,7 +195,7 @@ class Worker(threading.Thread):
             job.end("done", self.deliver(job))
         except EditCancelled:
             if self._stopping:  # not the user's doing: say why it ended
-                self.fail(job, Refusal(SHUTTING_DOWN, "the server is shutting down."))
+                self.fail(job, shutting_down())
             else:
                 job.end("cancelled", Cancelled(job.id))
         except Refusal as e:
@@ -214,7 +213,7 @@ class Worker(threading.Thread):
     def deliver(self, job: Job) -> Result:
         """Decode, edit, encode: the result for the job's owner."""
         if self._stopping:
-            raise Refusal(SHUTTING_DOWN, "the server is shutting down.")
+            raise shutting_down()
         if job.cancel.is_set():
             raise EditCancelled()
         if self.editor is None:

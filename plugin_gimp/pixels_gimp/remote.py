@@ -25,7 +25,7 @@ from pixels_client import (
     VersionMismatch,
 )
 from pixels_contract import schema
-from pixels_contract.messages import SHUTTING_DOWN
+from pixels_contract.messages import LOCAL_HOSTS, SHUTTING_DOWN
 
 LOAD_POLL = 0.5  # seconds between looks at a model load
 
@@ -38,7 +38,7 @@ def token_of(typed: str) -> str | None:
 def local(server: str) -> bool:
     """Whether the server runs on this machine, where bytes cost nothing to move."""
     host = wording.address(server).rsplit(":", 1)[0]
-    return host in ("127.0.0.1", "localhost", "[::1]")
+    return host in LOCAL_HOSTS
 
 
 @contextlib.contextmanager

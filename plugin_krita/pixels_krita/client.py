@@ -19,12 +19,12 @@ from pixels_client import (
     Started,
     VersionMismatch,
 )
+from pixels_contract.messages import LOCAL_HOSTS
 
 from .qt import QtCore, pyqtSignal
 
 DEFAULT_URL = "127.0.0.1:7860"
 LOAD_POLL_S = 1.0
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 class BackgroundClient(QtCore.QObject):
