@@ -61,7 +61,7 @@ def edit(size: int) -> dict:
     pixels = canvas.edited_only(rgba, made.sent)
     compared = time.perf_counter()
     rect = (0, 0, size, size)
-    layers.add_result(image, made.source, made.box, rect, pixels, None, "again")
+    layers.add_result(image, made.source, made.box, rect, pixels, "again")
     written = time.perf_counter()
     image.delete()
     server = answer.timings
