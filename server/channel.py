@@ -107,13 +107,19 @@ class Channel:
         waits in the socket for KEEPALIVE_TIMEOUT (websockets waits for it forever)."""
         transport = self.ws.transport
         sending = asyncio.ensure_future(self.ws.send(frame))
-        waiting = transport.get_write_buffer_size() + len(frame)
-        while not (await asyncio.wait({sending}, timeout=KEEPALIVE_TIMEOUT))[0]:
-            if transport.get_write_buffer_size() >= waiting:
-                self.drop(f"it took nothing sent to it for {KEEPALIVE_TIMEOUT:g} s")
-                break
-            waiting = transport.get_write_buffer_size()
-        await sending
+        try:
+            waiting = transport.get_write_buffer_size() + len(frame)
+            while not (await asyncio.wait({sending}, timeout=KEEPALIVE_TIMEOUT))[0]:
+                if transport.get_write_buffer_size() >= waiting:
+                    self.drop(f"it took nothing sent to it for {KEEPALIVE_TIMEOUT:g} s")
+                    break
+                waiting = transport.get_write_buffer_size()
+            await sending
+        finally:
+            # The sender cancelled with the connection: its send goes too, and the
+            # ConnectionClosed it may end with is this method's, not an unread one.
+            sending.cancel()
+            sending.add_done_callback(lambda task: task.cancelled() or task.exception())
 
     async def serve(self) -> None:
         """Until the connection ends, or the protocol ends it (a failed handshake)."""
