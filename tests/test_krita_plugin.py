@@ -110,8 +110,9 @@ def test_edit_inside_krita(hosts, plugin, server):
 
     # The selection limits the edit, or is ignored when asked.
     assert facts["selection_map_white_outside"] and facts["selection_ignored_map"], facts
-    assert facts["auto_exemplar_cut"] == [255, 0], facts  # alpha-made maps: cut to it
+    assert facts["auto_exemplar_cut"] == [255, 255], facts  # its pixels are never cut
     feathered_selection_rule(out)
+    soft_auto_map_rule(out, facts)
     assert facts["feather_hidden"] == 0, facts  # hiding is the docker's choice, off here
     edited = dump(out, "selection_layer.bgra")[..., 3] > 0
     assert edited.any() and inside(edited, scene.SELECTION)
@@ -165,6 +166,20 @@ def feathered_selection_rule(out: Path) -> None:
     opaque = differs & (s > 0) & (result[..., 3] == 255)
     assert differs.any() and np.array_equal(layer[..., 3] == 255, opaque)
     assert (shown[layer[..., 3] == 255] < 255).all()
+
+
+def soft_auto_map_rule(out: Path, facts: dict) -> None:
+    """schema.SELECTION_RULE for an exemplar whose map the server makes from its alpha,
+    under a feathered selection: its map is sent, the server's alpha map limited as every
+    map (to the nearest of 8 bits, the server rounding its map once more), and its
+    alpha is sent whole."""
+    assert facts["soft_auto_edit"] == "finished" and facts["soft_auto_map_sent"], facts
+    s = dump(out, "soft_auto_selection.grey", 1) / 255
+    m = dump(out, "soft_auto_alpha_map.grey", 1) / 255
+    sent = dump(out, "soft_auto_sent.grey", 1).astype(float)
+    rule = 255 * np.vectorize(schema.limit_map)(m, s)
+    assert ((s > 0) & (s < 1) & (m < 1)).any() and np.abs(sent - rule).max() <= 1
+    assert facts["soft_auto_alpha_uncut"], facts
 
 
 def closed_port() -> int:

@@ -77,7 +77,8 @@ class BackgroundClient(QtCore.QObject):
         """Run the request once per parameter set in `variations`, one after another:
         `finished` (or `mapped`) for each, then `ended`; or `cancelled` / `failed`.
         `make_request()` is called on the worker thread: writing the PNGs of a large
-        canvas takes a second, which the UI need not wait for."""
+        canvas takes a second, and the maps it asks of the server (`map_of`) take a round
+        trip, which the UI need not wait for."""
         if self.busy:
             raise RuntimeError("an edit is already running")
         self.busy, self.job = True, None
@@ -110,16 +111,17 @@ class BackgroundClient(QtCore.QObject):
 
         self._spawn(work)
 
+    def map_of(self, request):
+        """The server's Result of a map request, for `make_request` of `edit` (on its
+        worker thread): it waits for the server, and is cancelled with the edit."""
+        return self._submit(request, "map").result()
+
     def _run(self, make_request, variations: list[dict], want: str) -> None:
         request = make_request()
         self.client.connect()
         for index, params in enumerate(variations):
-            if self._cancel.is_set():
-                raise JobCancelled("cancelled before it was sent")
             request.params = params
-            self.job = job = self.client.submit(request, want)
-            if self._cancel.is_set():
-                job.cancel()
+            job = self._submit(request, want)
             for event in job.events():
                 if isinstance(event, Queued):
                     self.queued.emit(index, event.position)
@@ -132,6 +134,15 @@ class BackgroundClient(QtCore.QObject):
                 self.mapped.emit(result)
             else:
                 self.finished.emit(index, result)
+
+    def _submit(self, request, want: str):
+        """Send a request unless cancelled; the job, cancelled if that came meanwhile."""
+        if self._cancel.is_set():
+            raise JobCancelled("cancelled before it was sent")
+        self.job = job = self.client.submit(request, want)
+        if self._cancel.is_set():
+            job.cancel()
+        return job
 
     def _idle(self) -> None:
         self.busy, self.job = False, None

@@ -489,7 +489,9 @@ class PixelsDocker(DockWidget):
         self.set_running(True)
         level = 0 if self.client.local else 1
         self.client.edit(
-            lambda: edits.request(inputs, recipe.params, level, family), variations, want
+            lambda: edits.request(inputs, recipe.params, level, family, self.client.map_of),
+            variations,
+            want,
         )
 
     def set_running(self, running: bool):

@@ -1,7 +1,8 @@
 """One edit, from the document to the server and back.
 
 `read` takes what a recipe names from the document at one moment (the selection limits
-it as schema.SELECTION_RULE says); `request` is what the server gets; `content` is the
+it as schema.SELECTION_RULE says); `request` is what the server gets, the maps the
+server makes from alpha first asked of it under a selection (`own_maps`); `content` is the
 result layer's pixels: the edited pixels, opaque where the server changed the source,
 fully transparent everywhere else, so that the picture changes only where the edit is;
 `apply` adds them as a layer that remembers its recipe, hiding the exemplars on request.
@@ -20,7 +21,7 @@ from .history import Entry, Recipe
 @dataclass
 class Exemplar:
     name: str
-    bgra: bytes  # as it looks: rendered, opacity applied, limited to the selection
+    bgra: bytes  # as it looks: rendered, opacity applied (never cut by the selection)
     map: bytes | None  # grey, white keeps the source; None: the server ramps from alpha
 
 
@@ -68,52 +69,69 @@ def read(doc, recipe: Recipe) -> Inputs:
         source, source_name = document.bgra(doc, node), f"the layer '{node.name()}'"
     exemplars = [exemplar(doc, node, choice, selection) for node, choice in nodes]
     for e in exemplars:
-        check_covers(e, source, source_name, selection is not None)
+        check_covers(e, source, source_name, selection)
     return Inputs(w, h, source, source_name, exemplars, selection)
 
 
 def exemplar(doc, node, choice: str, selection: bytes | None) -> Exemplar:
-    """An exemplar and its map, limited by the selection if there is one: its map as
-    schema.SELECTION_RULE says (white outside, softened where the selection is soft),
-    or, for a map the server makes from alpha, its alpha times the selection."""
-    w, h = doc.width(), doc.height()
+    """An exemplar and its map, the map limited by the selection if there is one as
+    schema.SELECTION_RULE says (white outside, softened where the selection is soft); a
+    map the server makes from alpha is limited once asked of it (`own_maps`)."""
     bgra = document.exemplar_bgra(doc, node)
     grey = document.edit_map(doc, node, choice)
-    if selection is not None:
-        if grey is None:
-            bgra = pixels.mask_alpha(bgra, selection, w, h)
-        else:
-            grey = pixels.limit(grey, selection, w, h)
+    if selection is not None and grey is not None:
+        grey = pixels.limit(grey, selection, doc.width(), doc.height())
     return Exemplar(node.name(), bgra, grey)
 
 
-def check_covers(e: Exemplar, source: bytes, source_name: str, selected: bool) -> None:
-    """Refuse an exemplar that cannot change a visible pixel of the source."""
+def check_covers(e: Exemplar, source: bytes, source_name: str, selection: bytes | None) -> None:
+    """Refuse an exemplar that cannot change a visible pixel of the source (inside the
+    selection, which limits every map)."""
     where = pixels.both(pixels.nonzero(pixels.alpha(e.bgra)), pixels.nonzero(pixels.alpha(source)))
     if e.map is not None:
         where = pixels.both(where, pixels.nonzero(pixels.invert(e.map)))
+    if selection is not None:
+        where = pixels.both(where, pixels.nonzero(selection))
     if not pixels.any_set(where):
-        inside = " inside the selection" if selected else ""
+        inside = " inside the selection" if selection is not None else ""
         raise DocumentError(
             f"The exemplar '{e.name}' covers nothing of {source_name}{inside}: move it over "
             "the picture, or check its edit map."
         )
 
 
-def request(inputs: Inputs, params: dict, level: int = 1, family=None) -> EditRequest:
+def request(inputs: Inputs, params: dict, level: int = 1, family=None, map_of=None) -> EditRequest:
     """The edit request; `params` are checked by the schema for the model's family first
     (schema.Invalid names the parameter), `level` is the PNGs' zlib level (0 for a
-    server on this machine)."""
+    server on this machine). `map_of(request)`, the server's Result of a map request,
+    completes the maps under a selection (`own_maps`); it waits on the server, so the
+    docker calls this off the UI thread."""
     w, h = inputs.width, inputs.height
-    layers = [
-        Layer(
-            pixels.encode_png(e.bgra, w, h, level),
-            None if e.map is None else pixels.encode_grey(e.map, w, h, level),
-        )
-        for e in inputs.exemplars
-    ]
+    values = wire(params, family)
     source = pixels.encode_png(inputs.source, w, h, level)
-    return EditRequest(source, layers, params=wire(params, family))
+    images = [pixels.encode_png(e.bgra, w, h, level) for e in inputs.exemplars]
+    if map_of is not None:
+        own_maps(inputs, source, images, values, map_of)
+    layers = [
+        Layer(image, None if e.map is None else pixels.encode_grey(e.map, w, h, level))
+        for e, image in zip(inputs.exemplars, images, strict=True)
+    ]
+    return EditRequest(source, layers, params=values)
+
+
+def own_maps(inputs: Inputs, source: bytes, images: list, params: dict, map_of) -> None:
+    """Under a selection, give each exemplar whose map the server makes from its alpha
+    that map as its own, limited like every other map (schema.SELECTION_RULE): the
+    server's map for the source and that exemplar alone (PNGs as sent), with the map
+    tools off, since they act on every map after the limit."""
+    if inputs.selection is None:
+        return
+    params = {**params, **{n: schema.BY_NAME[n].default for n in schema.MAP_TOOLS}}
+    for e, image in zip(inputs.exemplars, images, strict=True):
+        if e.map is None:
+            alone = EditRequest(source, [Layer(image)], params=params)
+            grey = server_map(inputs, map_of(alone))
+            e.map = pixels.limit(grey, inputs.selection, inputs.width, inputs.height)
 
 
 def wire(params: dict, family: str | None = None) -> dict:
@@ -179,11 +197,16 @@ def shown_map(inputs: Inputs, result) -> bytes:
     """The edit map of a map request's result as the result layer applies it: white
     where the selection is empty, which no result pixel reaches (`content`), even where
     the map tools or a map made from alpha spread past it. Grey, one byte a pixel."""
-    grey = pixels.image_bytes(image(inputs, result).convertToFormat(pixels.GREY8), 1)
+    grey = server_map(inputs, result)
     if inputs.selection is None:
         return grey
     outside = pixels.invert(pixels.nonzero(inputs.selection))
     return pixels.lighten(grey, outside, inputs.width, inputs.height)
+
+
+def server_map(inputs: Inputs, result) -> bytes:
+    """The grey map of a map request's result, one byte a pixel."""
+    return pixels.image_bytes(image(inputs, result).convertToFormat(pixels.GREY8), 1)
 
 
 def region(box, width: int, height: int) -> tuple:

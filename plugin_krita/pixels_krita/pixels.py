@@ -118,11 +118,6 @@ def scale_alpha(bgra: bytes, opacity: int) -> bytes:
     return bytes(out)
 
 
-def mask_alpha(bgra: bytes, grey: bytes, width: int, height: int) -> bytes:
-    """Alpha times a grey mask (255 keeps it)."""
-    return times(image(bgra, width, height), grey, 4)
-
-
 def times(target, grey: bytes, channels: int) -> bytes:
     """`target`'s alpha times a grey mask of its size, by Qt's DestinationIn."""
     painter = QtGui.QPainter(target)
