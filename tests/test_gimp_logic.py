@@ -80,6 +80,8 @@ def test_edited_only_keeps_what_changed_and_clears_the_rest():
     assert out[3::4] == bytes([0, 255, 0, 128, 0, 255])
     assert out[0::4] == bytes(new)[0::4]  # colours as sent back: only alpha is cleared
     assert canvas.only(canvas.edited_only(old, old)[3::4], 0)
+    inside = bytes([255, 0, 255, 255, 0, 255])  # the selection above 0: changed there only
+    assert canvas.edited_only(bytes(new), old, inside)[3::4] == bytes([0, 0, 0, 128, 0, 255])
 
 
 def test_only_tells_a_blank_alpha_or_a_white_map():

@@ -114,7 +114,7 @@ def run_cases(root, tmp_path, bundle, cases: list[dict], gui: bool = False) -> R
 def edits(hosts_root, tmp_path_factory, server, bundles):  # noqa: F811
     settings = {**QUICK, "server": server.url}
     names = ("rgb", "composite", "deep", "grey", "selection", "feathered", "visible", "layer-map")
-    names += ("groups",)
+    names += ("groups", "grown")
     cases = [{"name": name, "settings": settings} for name in names]
     cases.append({"name": "rerun", "settings": {**settings, "seed": BIG_SEED}})
     zipped = bundles / "pixels-gimp.zip"
@@ -330,6 +330,32 @@ def test_a_feathered_selection_limits_every_map_by_one_rule(edits):
     outside = np.ones(s.shape, bool)
     outside[20:100, 30:126] = alpha == 0
     assert (bare == after)[outside].all()
+
+
+def test_a_map_grown_past_the_selection_changes_nothing_outside_it(edits):
+    """An exemplar near the edge of a selection feathered by 10 px, the map grown by
+    24 px: the map tools act after the selection's limit, so the server's map (Show Edit
+    Map) takes pixels outside the selection. Yet the result is opaque exactly where a
+    pixel changed inside the selection (s > 0), fully (the selection's softness is in
+    the maps, not in the result's alpha), and the picture outside the selection is the
+    one before."""
+    case = edits.report["grown"]
+    assert case["shown"] == ["success", None] and case["status"] == ["success", None]
+    edits.untouched("grown")
+    s = edits.pixels("grown", "selection", "before")[..., 0]
+    shown = np.array(case["map"], np.uint8).reshape(s.shape)
+    assert (shown[s == 0] < 128).sum() > 200, "the grown map should reach past the selection"
+    alpha = edits.alpha("grown", RESULT)
+    inside = s[20:100, 30:126] > 0
+    assert not alpha[~inside].any()
+    assert set(np.unique(alpha)) == {0, 255}
+    taken = (shown[20:100, 30:126] == 0) & inside
+    assert alpha[taken].mean() > 0.9 * 255 and (alpha[taken & (s[20:100, 30:126] < 128)]).any()
+    result = edits.pixels("grown", RESULT)
+    source = edits.pixels("grown", "source", "before")
+    assert (result[..., :3] != source[..., :3]).any(-1)[alpha == 255].all()
+    bare, after = edits.pixels("grown", "bare", "before"), edits.pixels("grown", "flat")
+    assert (bare == after)[s == 0].all()
 
 
 def test_parameters_are_a_persistent_parasite_that_survives_the_xcf(edits):

@@ -25,13 +25,17 @@ def add_map(image, made, answer) -> None:
 
 def add_edit(image, made, answer, values: dict, model: str) -> None:
     """The result layer and its record (the parameters sent, with the seed the server
-    used), in one undo group; Refused, and no layer, when the edit changed nothing."""
+    used), in one undo group: opaque where a pixel changed inside the selection, if one
+    limits the edit (schema.SELECTION_RULE: a map tool may spread a map past it).
+    Refused, and no layer, when the edit changed nothing there."""
     rect = canvas.changed_rect(answer.region, made.box)
     pixels = None
     if rect is not None:
         width = made.box.width
         new = canvas.crop(png.decode(answer.image)[2], width, rect)
-        pixels = canvas.edited_only(new, canvas.crop(made.sent, width, rect))
+        selection = made.reader.selection
+        inside = None if selection is None else layers.selected(selection, made.box, rect)
+        pixels = canvas.edited_only(new, canvas.crop(made.sent, width, rect), inside)
     if pixels is None or canvas.only(pixels[3::4], 0):
         raise Refused(
             "The edit changed nothing: every edit map is white where it applies. Check "

@@ -11,6 +11,7 @@ from gi.repository import Gegl, Gimp
 
 RGBA8 = "R'G'B'A u8"  # primed: sRGB-encoded, what the server's PNGs hold
 MAP_NAME = "PIXELS edit map"
+ABOVE_ZERO = 2.0**-126  # gegl:threshold's level (it keeps >=): the least positive normal float
 
 
 def init() -> None:
@@ -123,6 +124,15 @@ def limited(grey: bytes, box: canvas.Box, selection, depth: int, out: int) -> by
     node = graph.limit_map(graph.buffer(staged), selection)
     grey = graph.render(node, box, f"Y u{out}")
     return canvas.big_endian_u16(grey) if out == 16 else grey
+
+
+def selected(selection, box: canvas.Box, rect) -> bytes:
+    """Per pixel of `rect` (x, y, width, height on the canvas `box`): 255 where the
+    selection is above 0, 0 elsewhere, the canvas beyond the image included."""
+    x, y, w, h = rect
+    graph = Graph()
+    node = graph.op("gegl:threshold", graph.drawable(selection), value=ABOVE_ZERO)
+    return graph.render(node, canvas.Box(box.x + x, box.y + y, w, h), "Y u8")
 
 
 def visible(image, hidden: list) -> bytes:
