@@ -208,7 +208,10 @@ def test_a_worker_killed_mid_run_loses_and_repeats_nothing(cluster, manifest, lo
     text, err = process.communicate(timeout=600)
     records = [r for r in report(out) if r["id"] != "lost"]
     assert sorted(r["id"] for r in records) == [f"item-{k}" for k in range(ITEMS)], err
-    assert {r["status"] for r in records} == {"done"}, records  # each once, none failed
+    # Each once, none failed. The killed worker may have written its item and died before
+    # its record came back: Ray's retry then finds the result and reports it skipped.
+    statuses = [r["status"] for r in records]
+    assert set(statuses) <= {"done", "skipped"} and statuses.count("skipped") <= 1, records
     for k in range(ITEMS):
         name = f"item-{k}.png"
         assert (out / name).read_bytes() == (local[0] / name).read_bytes(), name
