@@ -112,7 +112,6 @@ class ServerProtocol:
         self._edit: dict | None = None  # an edit message whose images are still coming
         self._expected = 0
         self._images: list[bytes] = []
-        self.held = 0  # bytes of the images received for that edit
         self._skipped = 0  # images of a refused edit still to come, to be dropped
         self._events: list = []
         self._out: Outgoing = []
@@ -142,6 +141,11 @@ class ServerProtocol:
         else:
             self._skipped = 0
             self.message(data, now)
+
+    @property
+    def held(self) -> int:
+        """Bytes of the images received for the edit still arriving."""
+        return sum(map(len, self._images))
 
     @property
     def expecting_image(self) -> bool:
@@ -248,14 +252,12 @@ class ServerProtocol:
             self.refuse(Refusal(BAD_MESSAGE, text, f"frames[{got}]"), ref)
             return
         self._images.append(data)
-        self.held += len(data)
         self.deadline = now + self.limits.frame_timeout
         if len(self._images) == self._expected:
             self.finish_edit()
 
     def drop_edit(self) -> None:
         self._edit, self._expected, self._images, self.deadline = None, 0, [], None
-        self.held = 0
 
     def finish_edit(self) -> None:
         message, images = self._edit, self._images
